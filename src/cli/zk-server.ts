@@ -1,0 +1,99 @@
+/**
+ * zk-server: run and manage a zookeeper-ts node, with zkServer.sh's commands and
+ * config lookup (ZOOCFGDIR, ZOOCFG).
+ */
+import { Command } from 'commander';
+import { ConfigError, loadConfig, resolveConfigPath, type ServerConfig } from '../server/config.js';
+import { stdoutLogger, type Logger } from '../server/log.js';
+import { defaultSettings, type ServerSettings } from '../server/settings.js';
+import { ZooKeeperServer } from '../server/zk-server.js';
+
+export function settingsFromConfig(cfg: ServerConfig): ServerSettings {
+  const prop = (k: string, d: number): number => {
+    const v = cfg.properties.get(k);
+    const n = v === undefined ? Number.NaN : Number(v);
+    return Number.isFinite(n) ? n : d;
+  };
+  return defaultSettings({
+    serverId: cfg.myid ?? 0,
+    tickTimeMs: cfg.tickTimeMs,
+    minSessionTimeoutMs: cfg.minSessionTimeoutMs,
+    maxSessionTimeoutMs: cfg.maxSessionTimeoutMs,
+    clientPort: cfg.clientPort ?? 2181,
+    clientPortAddress: cfg.clientPortAddress,
+    maxClientCnxns: cfg.maxClientCnxns,
+    juteMaxBufferBytes: cfg.juteMaxBufferBytes,
+    globalOutstandingLimit: cfg.globalOutstandingLimit,
+    skipACL: cfg.skipAcl,
+    extendedTypesEnabled: cfg.extendedTypesEnabled,
+    superDigest: cfg.superDigest,
+    fourLetterWordWhitelist: cfg.fourLetterWordWhitelist,
+    containerCheckIntervalMs: prop('znode.container.checkIntervalMs', 60000),
+    containerMaxPerMinute: prop('znode.container.maxPerMinute', 10000),
+    dataDir: cfg.dataDir,
+    dataLogDir: cfg.dataLogDir,
+    properties: cfg.properties,
+  });
+}
+
+function loadOrExit(arg: string | undefined, log: Logger): ServerConfig {
+  const file = resolveConfigPath(arg, process.env);
+  log.info('QuorumPeerConfig', `Reading configuration from: ${file}`);
+  try {
+    const cfg = loadConfig(file, process.env);
+    for (const w of cfg.warnings) log.warn('QuorumPeerConfig', w);
+    return cfg;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      log.error('QuorumPeerMain', `Invalid config, exiting abnormally: ${e.message}`);
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
+async function startForeground(arg: string | undefined): Promise<void> {
+  const log = stdoutLogger();
+  const cfg = loadOrExit(arg, log);
+  if (!cfg.standalone) {
+    log.error('QuorumPeerMain', 'zoo.cfg lists an ensemble (server.N lines); ensemble mode is not built yet in this version of zookeeper-ts. Remove the server.N lines to run standalone.');
+    process.exit(2);
+  }
+  log.setMyid(cfg.myid);
+  log.info('ZooKeeperServerMain', 'Starting server');
+  const server = new ZooKeeperServer(settingsFromConfig(cfg), log);
+  try {
+    await server.start();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') {
+      log.error('ZooKeeperServerMain', `Unable to start: address ${cfg.clientPortAddress}:${cfg.clientPort} is already in use. Stop the process holding port ${cfg.clientPort} (ss -ltnp 'sport = :${cfg.clientPort}') or set another clientPort in zoo.cfg.`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const shutdown = (signal: string): void => {
+    log.info('ZooKeeperServerMain', `Received ${signal}, shutting down`);
+    void server.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+const program = new Command();
+program.name('zk-server').description('Run and manage a zookeeper-ts server (the commands of zkServer.sh).');
+program
+  .command('start-foreground')
+  .argument('[config]', 'zoo.cfg path (default: $ZOOCFGDIR/$ZOOCFG, i.e. conf/zoo.cfg)')
+  .description('run the server in the foreground, logging to stdout')
+  .action(async (config?: string) => startForeground(config));
+program
+  .command('print-cmd')
+  .argument('[config]', 'zoo.cfg path')
+  .description('print the command that runs the server')
+  .action((config?: string) => {
+    console.log(`${process.execPath} ${process.argv[1]} start-foreground ${resolveConfigPath(config, process.env)}`);
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,433 @@
+/**
+ * A standalone ZooKeeper server: the client port, sessions, and the request chain
+ * prep -> log -> final, as ZooKeeperServer with its processor chain
+ * (PrepRequestProcessor -> SyncRequestProcessor -> FinalRequestProcessor), composed
+ * here as synchronous stages on one event loop.
+ *
+ * Ordering: every request, read or write, passes the stages in arrival order, so a
+ * session's replies go out in request order, and a watch event triggered by a txn is
+ * sent (from inside the apply) before the reply that reflects it.
+ */
+import { Err, KeeperError, OpCode, Xid, errName, opName } from '../jute/constants.js';
+import { DecodeError, JuteReader, JuteWriter } from '../jute/io.js';
+import {
+  readAuthPacket,
+  readConnectRequest,
+  readRequestHeader,
+  writeConnectResponse,
+  writeReplyHeader,
+  writeWatcherEvent,
+  type Id,
+  type TxnHeader,
+  type WatcherEvent,
+} from '../jute/records.gen.js';
+import type { TxnBody } from '../jute/txn.js';
+import { authProvider } from '../pipeline/auth.js';
+import { FinalStage } from '../pipeline/final.js';
+import { Prep } from '../pipeline/prep.js';
+import { newRequest, type Request, type RequestOrigin } from '../pipeline/request.js';
+import { SessionTracker, sessionPassword } from '../session/session-tracker.js';
+import { ClientListener, type ClientConnection, type ClientHandler } from '../transport/client-listener.js';
+import { sessionIdToHex, zxidToHex } from '../util/zxid.js';
+import { SESSION_PASSWORD_BYTES } from '../util/limits.js';
+import type { Logger } from './log.js';
+import { ZkDatabase } from './zk-database.js';
+import { fourLetterWordNames, runFourLetterWord } from './four-letter-words.js';
+import type { ServerSettings } from './settings.js';
+
+/** The owner of every request from a directly connected client (ServerCnxn.me). */
+const LOCAL_OWNER = Object.freeze({ owner: 'local' });
+
+/** Per-connection state: the session bound to it and its identities (ServerCnxn). */
+export class ServerCnxn implements RequestOrigin {
+  sessionId = 0n;
+  sessionTimeoutMs = 0;
+  /** Until the ConnectResponse is sent, requests are not read. */
+  established = false;
+  /** A client that sent no readOnly byte gets none back. */
+  isOldClient = true;
+  authInfo: Id[];
+  outstanding = 0;
+  lastZxid = -1;
+  lastCxid = -1;
+  lastOp = 'NA';
+  lastLatencyMs = 0;
+  minLatencyMs = Number.MAX_SAFE_INTEGER;
+  maxLatencyMs = 0;
+  totalLatencyMs = 0;
+  count = 0;
+  readonly watcher: object = this;
+
+  constructor(
+    readonly conn: ClientConnection,
+    private readonly server: ZooKeeperServer,
+  ) {
+    this.authInfo = [{ scheme: 'ip', id: conn.remoteAddress }];
+  }
+
+  get remoteAddress(): string {
+    return this.conn.remoteAddress;
+  }
+
+  sendReply(xid: number, zxid: number, err: number, body: ((w: JuteWriter) => void) | null): void {
+    const w = new JuteWriter(body === null ? 24 : 256);
+    const at = w.beginFrame();
+    writeReplyHeader(w, { xid, zxid, err });
+    if (body !== null) body(w);
+    w.endFrame(at);
+    this.conn.send(w.toBuffer());
+  }
+
+  sendEvent(event: WatcherEvent): void {
+    this.sendReply(Xid.notification, -1, 0, (w) => writeWatcherEvent(w, event));
+  }
+
+  /** The watch manager calls this: deliver one event to this connection. */
+  process(event: WatcherEvent): void {
+    this.server.stats.watchEventsSent++;
+    this.sendEvent(event);
+  }
+
+  closeAfterFlush(): void {
+    this.conn.close();
+  }
+}
+
+export interface ServerStats {
+  packetsReceived: number;
+  packetsSent: number;
+  watchEventsSent: number;
+  minLatencyMs: number;
+  maxLatencyMs: number;
+  totalLatencyMs: number;
+  requestCount: number;
+}
+
+export class ZooKeeperServer implements ClientHandler {
+  readonly db: ZkDatabase;
+  readonly sessions: SessionTracker;
+  readonly prep: Prep;
+  readonly final: FinalStage;
+  readonly stats: ServerStats = { packetsReceived: 0, packetsSent: 0, watchEventsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, requestCount: 0 };
+  readonly startedAtMs = Date.now();
+  readonly #cnxns = new Map<ClientConnection, ServerCnxn>();
+  /** Prepped requests waiting for the final stage, in arrival order. */
+  readonly #queue: { req: Request; receivedAtMs: number }[] = [];
+  #listener: ClientListener | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #containerTimer: NodeJS.Timeout | null = null;
+  #inFlight = 0;
+  #throttled = false;
+  #running = false;
+
+  constructor(
+    readonly settings: ServerSettings,
+    readonly log: Logger,
+  ) {
+    this.db = new ZkDatabase(settings);
+    this.sessions = new SessionTracker(settings.serverId, settings.tickTimeMs, monotonicMs());
+    this.prep = new Prep(this.db.prepTree(), this.sessions, { skipACL: settings.skipACL, extendedTypesEnabled: settings.extendedTypesEnabled }, this.db.lastProcessedZxid);
+    this.final = new FinalStage(this.db, this.sessions, {
+      skipACL: settings.skipACL,
+      closeSessionConnections: (id) => this.#closeSessionConnections(id),
+    });
+  }
+
+  get mode(): 'standalone' {
+    return 'standalone';
+  }
+
+  get connections(): Iterable<ServerCnxn> {
+    return this.#cnxns.values();
+  }
+
+  get outstandingRequests(): number {
+    return this.#inFlight;
+  }
+
+  get clientAddress(): { host: string; port: number } {
+    const a = this.#listener?.address();
+    return { host: a?.address ?? this.settings.clientPortAddress, port: a?.port ?? this.settings.clientPort };
+  }
+
+  async start(): Promise<void> {
+    const s = this.settings;
+    this.log.info('ZooKeeperServer', `tickTime set to ${s.tickTimeMs} ms`);
+    this.log.info('ZooKeeperServer', `minSessionTimeout set to ${s.minSessionTimeoutMs} ms`);
+    this.log.info('ZooKeeperServer', `maxSessionTimeout set to ${s.maxSessionTimeoutMs} ms`);
+    this.#listener = new ClientListener(
+      {
+        host: s.clientPortAddress,
+        port: s.clientPort,
+        maxFrameBytes: s.juteMaxBufferBytes,
+        maxClientCnxns: s.maxClientCnxns,
+        fourLetterWords: fourLetterWordNames,
+      },
+      this,
+    );
+    this.log.info('NIOServerCnxnFactory', `binding to port ${s.clientPortAddress}/${s.clientPortAddress}:${s.clientPort}`);
+    await this.#listener.listen();
+    this.#running = true;
+    this.#scheduleExpiry();
+    const interval = s.containerCheckIntervalMs;
+    this.#containerTimer = setInterval(() => this.#checkContainers(), interval);
+    this.#containerTimer.unref();
+    this.log.info('ZooKeeperServer', `Started standalone server on ${s.clientPortAddress}:${this.clientAddress.port}, zxid ${zxidToHex(this.db.lastProcessedZxid)}`);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#containerTimer !== null) clearInterval(this.#containerTimer);
+    await this.#listener?.close();
+    this.log.info('ZooKeeperServer', 'shutting down');
+  }
+
+  // ---- sessions --------------------------------------------------------------
+
+  #scheduleExpiry(): void {
+    if (!this.#running) return;
+    const wait = Math.max(1, this.sessions.waitMs(monotonicMs()));
+    this.#timer = setTimeout(() => {
+      for (const s of this.sessions.expire(monotonicMs())) {
+        this.log.info('SessionTrackerImpl', `Expiring session ${sessionIdToHex(s.id)}, timeout of ${s.timeoutMs}ms exceeded`);
+        this.submit(newRequest({ sessionId: s.id, cxid: 0, type: OpCode.closeSession, body: Buffer.alloc(0), authInfo: [], owner: LOCAL_OWNER, origin: null }));
+      }
+      this.#scheduleExpiry();
+    }, wait);
+    this.#timer.unref();
+  }
+
+  #checkContainers(): void {
+    for (const path of this.db.containerCandidates(Date.now(), this.settings.containerMaxPerMinute)) {
+      this.submit(newRequest({ sessionId: 0n, cxid: 0, type: OpCode.deleteContainer, body: Buffer.from(path, 'utf8'), authInfo: [], owner: LOCAL_OWNER, origin: null }));
+    }
+  }
+
+  #closeSessionConnections(sessionId: bigint): void {
+    for (const c of this.#cnxns.values()) {
+      if (c.sessionId === sessionId && c.established) c.conn.close();
+    }
+  }
+
+  // ---- the client port -------------------------------------------------------
+
+  onFrame(conn: ClientConnection, frame: Buffer): void {
+    this.stats.packetsReceived++;
+    let cnxn = this.#cnxns.get(conn);
+    try {
+      if (cnxn === undefined) {
+        cnxn = new ServerCnxn(conn, this);
+        this.#cnxns.set(conn, cnxn);
+        this.#processConnectRequest(cnxn, frame);
+      } else {
+        this.#processPacket(cnxn, frame);
+      }
+    } catch (e) {
+      if (e instanceof DecodeError) {
+        this.log.warn('NIOServerCnxn', `Closing connection to ${conn.remoteAddress}:${conn.remotePort}: malformed packet (${e.message})`);
+        conn.close();
+        return;
+      }
+      throw e;
+    }
+  }
+
+  onFourLetterWord(conn: ClientConnection, word: string): void {
+    const allowed = this.settings.fourLetterWordWhitelist;
+    if (allowed !== '*' && !allowed.has(word)) {
+      this.log.info('NIOServerCnxn', `Refusing four-letter word "${word}" from ${conn.remoteAddress}: not in 4lw.commands.whitelist`);
+      conn.send(Buffer.from(`${word} is not executed because it is not in the whitelist. Add it to zoo.cfg as 4lw.commands.whitelist=${[...(allowed as Set<string>), word].join(', ')}\n`));
+      conn.close();
+      return;
+    }
+    conn.send(Buffer.from(runFourLetterWord(this, word)));
+    conn.close();
+  }
+
+  onClose(conn: ClientConnection): void {
+    const cnxn = this.#cnxns.get(conn);
+    this.#cnxns.delete(conn);
+    if (cnxn === undefined) return;
+    this.db.removeWatcher(cnxn);
+    if (cnxn.established) {
+      this.log.info('NIOServerCnxn', `Closed socket connection for client /${conn.remoteAddress}:${conn.remotePort} which had sessionid ${sessionIdToHex(cnxn.sessionId)}`);
+    }
+  }
+
+  onLimit(kind: 'maxClientCnxns' | 'frame', conn: ClientConnection | null, detail: string): void {
+    const who = conn === null ? '' : ` from /${conn.remoteAddress}:${conn.remotePort}`;
+    this.log.warn('NIOServerCnxn', `${kind === 'frame' ? 'Closing connection' + who + ': ' : ''}${detail}`);
+  }
+
+  #processConnectRequest(cnxn: ServerCnxn, frame: Buffer): void {
+    const r = new JuteReader(frame);
+    const req = readConnectRequest(r);
+    let readOnly = false;
+    if (r.remaining >= 1) {
+      readOnly = r.readBool();
+      cnxn.isOldClient = false;
+    }
+    void readOnly;
+    const conn = cnxn.conn;
+    if (req.lastZxidSeen > this.db.lastProcessedZxid) {
+      this.log.info(
+        'ZooKeeperServer',
+        `Refusing session request for client /${conn.remoteAddress}:${conn.remotePort} as it has seen zxid ${zxidToHex(req.lastZxidSeen)} our last zxid is ${zxidToHex(this.db.lastProcessedZxid)} client must try another server`,
+      );
+      conn.close();
+      return;
+    }
+    const s = this.settings;
+    const timeoutMs = Math.min(Math.max(req.timeOut, s.minSessionTimeoutMs), s.maxSessionTimeoutMs);
+    cnxn.sessionTimeoutMs = timeoutMs;
+    if (req.sessionId === 0n) {
+      const id = this.sessions.createSession(timeoutMs, monotonicMs());
+      cnxn.sessionId = id;
+      this.log.info('ZooKeeperServer', `Client attempting to establish new session: session = ${sessionIdToHex(id)}, zxid = ${zxidToHex(req.lastZxidSeen)}, timeout = ${req.timeOut}, address = /${conn.remoteAddress}:${conn.remotePort}`);
+      this.submit(newRequest({ sessionId: id, cxid: 0, type: OpCode.createSession, body: Buffer.alloc(0), authInfo: cnxn.authInfo, owner: LOCAL_OWNER, origin: cnxn, sessionTimeoutMs: timeoutMs }));
+    } else {
+      this.log.info('ZooKeeperServer', `Client attempting to renew session: session = ${sessionIdToHex(req.sessionId)}, zxid = ${zxidToHex(req.lastZxidSeen)}, timeout = ${req.timeOut}, address = /${conn.remoteAddress}:${conn.remotePort}`);
+      for (const other of this.#cnxns.values()) {
+        if (other !== cnxn && other.sessionId === req.sessionId) other.conn.close();
+      }
+      cnxn.sessionId = req.sessionId;
+      const passwd = req.passwd ?? Buffer.alloc(0);
+      const valid = sessionPassword(req.sessionId).equals(passwd) && this.sessions.touchWithTimeout(req.sessionId, timeoutMs, monotonicMs());
+      if (!valid && !sessionPassword(req.sessionId).equals(passwd)) {
+        this.log.warn('ZooKeeperServer', `Incorrect password from /${conn.remoteAddress}:${conn.remotePort} for session ${sessionIdToHex(req.sessionId)}`);
+      }
+      this.finishSessionInit(cnxn, valid);
+    }
+  }
+
+  /** ZooKeeperServer.finishSessionInit: the ConnectResponse, or the expired-session answer. */
+  finishSessionInit(cnxn: ServerCnxn, valid: boolean): void {
+    const w = new JuteWriter(64);
+    const at = w.beginFrame();
+    writeConnectResponse(w, {
+      protocolVersion: 0,
+      timeOut: valid ? cnxn.sessionTimeoutMs : 0,
+      sessionId: valid ? cnxn.sessionId : 0n,
+      passwd: valid ? sessionPassword(cnxn.sessionId) : Buffer.alloc(SESSION_PASSWORD_BYTES),
+    });
+    if (!cnxn.isOldClient) w.writeBool(false);
+    w.endFrame(at);
+    cnxn.conn.send(w.toBuffer());
+    if (valid) {
+      cnxn.established = true;
+      this.log.info('ZooKeeperServer', `Established session ${sessionIdToHex(cnxn.sessionId)} with negotiated timeout ${cnxn.sessionTimeoutMs} for client /${cnxn.conn.remoteAddress}:${cnxn.conn.remotePort}`);
+    } else {
+      this.log.info('ZooKeeperServer', `Invalid session ${sessionIdToHex(cnxn.sessionId)} for client /${cnxn.conn.remoteAddress}:${cnxn.conn.remotePort}, probably expired`);
+      cnxn.conn.close();
+    }
+  }
+
+  #processPacket(cnxn: ServerCnxn, frame: Buffer): void {
+    const r = new JuteReader(frame);
+    const h = readRequestHeader(r);
+    const body = frame.subarray(r.offset);
+    if (h.type === OpCode.auth) {
+      const pkt = readAuthPacket(new JuteReader(body));
+      const ap = authProvider(pkt.scheme);
+      const ids = ap?.authenticate(pkt.auth, cnxn.remoteAddress, this.settings.superDigest) ?? null;
+      if (ids !== null) {
+        for (const id of ids) if (!cnxn.authInfo.some((a) => a.scheme === id.scheme && a.id === id.id)) cnxn.authInfo.push(id);
+        this.log.info('ZooKeeperServer', `Session ${sessionIdToHex(cnxn.sessionId)}: auth success for scheme ${pkt.scheme} and address /${cnxn.remoteAddress}:${cnxn.conn.remotePort}`);
+        cnxn.sendReply(h.xid, 0, Err.OK, null);
+      } else {
+        this.log.warn('ZooKeeperServer', ap === undefined ? `No authentication provider for scheme: ${pkt.scheme} has [ip, digest]` : `Authentication failed for scheme: ${pkt.scheme}`);
+        cnxn.sendReply(h.xid, 0, Err.AUTHFAILED, null);
+        cnxn.conn.close();
+      }
+      return;
+    }
+    if (h.type === OpCode.sasl) {
+      this.log.warn('ZooKeeperServer', `Session ${sessionIdToHex(cnxn.sessionId)}: SASL authentication is not configured on this server; closing the connection`);
+      cnxn.sendReply(h.xid, 0, Err.AUTHFAILED, null);
+      cnxn.conn.close();
+      return;
+    }
+    cnxn.outstanding++;
+    this.submit(newRequest({ sessionId: cnxn.sessionId, cxid: h.xid, type: h.type, body: Buffer.from(body), authInfo: cnxn.authInfo.slice(), owner: LOCAL_OWNER, origin: cnxn }));
+  }
+
+  // ---- the request chain -----------------------------------------------------
+
+  /** ZooKeeperServer.submitRequest: touch the session, prep, then log and apply in order. */
+  submit(req: Request): void {
+    const now = monotonicMs();
+    if (req.origin !== null && req.type !== OpCode.createSession) {
+      this.sessions.touch(req.sessionId, now);
+    }
+    this.prep.prep(req, Date.now());
+    this.#inFlight++;
+    this.#queue.push({ req, receivedAtMs: now });
+    this.#maybeThrottle();
+    this.#drain();
+  }
+
+  /**
+   * The log stage and the final stage. State lives in memory for now, so a txn is
+   * durable as soon as it is prepped; durable storage replaces this with group commit.
+   */
+  #drain(): void {
+    while (this.#queue.length > 0) {
+      const { req, receivedAtMs } = this.#queue.shift()!;
+      this.#inFlight--;
+      this.#finish(req, receivedAtMs);
+    }
+    this.#maybeThrottle();
+  }
+
+  #finish(req: Request, receivedAtMs: number): void {
+    const origin = req.origin as ServerCnxn | null;
+    if (req.hdr !== null && req.txn !== null) this.db.recordTxn(req.hdr as TxnHeader, req.txn as TxnBody);
+    this.final.process(req);
+    if (req.hdr !== null) this.prep.applied(req.hdr.zxid);
+    if (req.type === OpCode.createSession) {
+      if (origin !== null && !origin.conn.closed) this.finishSessionInit(origin, true);
+      return;
+    }
+    if (origin !== null) {
+      origin.outstanding--;
+      const latency = monotonicMs() - receivedAtMs;
+      origin.lastLatencyMs = latency;
+      origin.minLatencyMs = Math.min(origin.minLatencyMs, latency);
+      origin.maxLatencyMs = Math.max(origin.maxLatencyMs, latency);
+      origin.totalLatencyMs += latency;
+      origin.count++;
+      origin.lastCxid = req.cxid;
+      origin.lastZxid = this.db.lastProcessedZxid;
+      origin.lastOp = opName(req.type);
+      this.stats.requestCount++;
+      this.stats.totalLatencyMs += latency;
+      this.stats.minLatencyMs = Math.min(this.stats.minLatencyMs, latency);
+      this.stats.maxLatencyMs = Math.max(this.stats.maxLatencyMs, latency);
+    }
+    if (req.error !== null && req.error.code > Err.APIERROR && req.type !== OpCode.multi) {
+      this.log.info(
+        'PrepRequestProcessor',
+        `Got user-level KeeperException when processing sessionid:${sessionIdToHex(req.sessionId)} type:${opName(req.type)} cxid:0x${(req.cxid >>> 0).toString(16)} zxid:${zxidToHex(req.hdr?.zxid ?? -1)} txntype:${req.hdr?.type ?? 'unknown'} Error:${errName(req.error.code)}`,
+      );
+    }
+  }
+
+  #maybeThrottle(): void {
+    const over = this.#inFlight > this.settings.globalOutstandingLimit;
+    if (over === this.#throttled) return;
+    this.#throttled = over;
+    if (over) this.log.warn('ZooKeeperServer', `Throttling client reads: ${this.#inFlight} requests outstanding exceed globalOutstandingLimit=${this.settings.globalOutstandingLimit}`);
+    for (const c of this.#cnxns.values()) c.conn.setThrottled(over);
+  }
+
+  resetStats(): void {
+    Object.assign(this.stats, { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, requestCount: 0 });
+  }
+}
+
+export function monotonicMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export { KeeperError };

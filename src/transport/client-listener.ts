@@ -1,0 +1,204 @@
+/**
+ * The client port: accepts TCP connections, enforces maxClientCnxns per client IP,
+ * splits each byte stream into frames (at most jute.maxbuffer bytes), recognises a
+ * four-letter word in place of the first frame, and applies backpressure: a client
+ * whose replies pile up unread stops being read until its socket drains.
+ *
+ * It knows nothing of sessions or requests: a handler gets frames and answers.
+ */
+import net from 'node:net';
+import { FrameDecoder, FrameTooLargeError } from '../jute/frame.js';
+
+/** Bytes of unsent replies after which we stop reading a client's requests. */
+export const CLIENT_WRITE_BACKLOG_BYTES_MAX = 4 * 1024 * 1024;
+
+export interface ClientListenerOptions {
+  host: string;
+  port: number;
+  maxFrameBytes: number;
+  /** 0 means no limit. */
+  maxClientCnxns: number;
+  /** Four-letter words recognised in place of a first frame. */
+  fourLetterWords: ReadonlySet<string>;
+}
+
+export interface ClientHandler {
+  onFrame(conn: ClientConnection, frame: Buffer): void;
+  onFourLetterWord(conn: ClientConnection, word: string): void;
+  onClose(conn: ClientConnection): void;
+  onLimit(kind: 'maxClientCnxns' | 'frame', conn: ClientConnection | null, detail: string): void;
+}
+
+let nextConnectionId = 1;
+
+export class ClientConnection {
+  readonly id = nextConnectionId++;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly establishedAtMs = Date.now();
+  packetsReceived = 0;
+  packetsSent = 0;
+  #closed = false;
+  #sawFirstFrame = false;
+  #pausedByBacklog = false;
+  #pausedByServer = false;
+  #decoder: FrameDecoder;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly listener: ClientListener,
+    maxFrameBytes: number,
+  ) {
+    this.remoteAddress = normalise(socket.remoteAddress ?? '');
+    this.remotePort = socket.remotePort ?? 0;
+    this.#decoder = new FrameDecoder(maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => {
+      if (this.#pausedByBacklog) {
+        this.#pausedByBacklog = false;
+        this.#updateReading();
+      }
+    });
+    socket.on('error', () => {
+      /* reported through 'close' */
+    });
+    socket.on('close', () => this.#onClosed());
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed) return;
+    if (!this.#sawFirstFrame && this.#decoder.pendingBytes === 0 && chunk.length >= 4) {
+      const word = chunk.toString('latin1', 0, 4);
+      if (this.listener.options.fourLetterWords.has(word)) {
+        this.#sawFirstFrame = true;
+        this.listener.handler.onFourLetterWord(this, word);
+        return;
+      }
+    }
+    this.#decoder.push(chunk);
+    for (;;) {
+      let frame: Buffer | undefined;
+      try {
+        frame = this.#decoder.next();
+      } catch (e) {
+        if (e instanceof FrameTooLargeError) {
+          this.listener.handler.onLimit('frame', this, e.message);
+          this.close();
+          return;
+        }
+        throw e;
+      }
+      if (frame === undefined) return;
+      this.#sawFirstFrame = true;
+      this.packetsReceived++;
+      this.listener.handler.onFrame(this, frame);
+      if (this.#closed) return;
+    }
+  }
+
+  /** Send bytes (one or more whole frames). */
+  send(bytes: Buffer): void {
+    if (this.#closed) return;
+    this.packetsSent++;
+    if (!this.socket.write(bytes) && this.socket.writableLength > CLIENT_WRITE_BACKLOG_BYTES_MAX && !this.#pausedByBacklog) {
+      this.#pausedByBacklog = true;
+      this.#updateReading();
+    }
+  }
+
+  /** Stop (true) or resume (false) reading requests, e.g. over globalOutstandingLimit. */
+  setThrottled(throttled: boolean): void {
+    this.#pausedByServer = throttled;
+    this.#updateReading();
+  }
+
+  #updateReading(): void {
+    if (this.#closed) return;
+    if (this.#pausedByBacklog || this.#pausedByServer) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** Close after what was written is flushed. */
+  close(): void {
+    if (this.#closed) return;
+    this.socket.end();
+    this.socket.destroySoon();
+  }
+
+  #onClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.listener.forget(this);
+    this.listener.handler.onClose(this);
+  }
+}
+
+function normalise(addr: string): string {
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+}
+
+export class ClientListener {
+  readonly #server: net.Server;
+  readonly #connections = new Set<ClientConnection>();
+  readonly #perIp = new Map<string, number>();
+
+  constructor(
+    readonly options: ClientListenerOptions,
+    readonly handler: ClientHandler,
+  ) {
+    this.#server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+  }
+
+  get connections(): ReadonlySet<ClientConnection> {
+    return this.#connections;
+  }
+
+  #accept(socket: net.Socket): void {
+    const ip = normalise(socket.remoteAddress ?? '');
+    const count = this.#perIp.get(ip) ?? 0;
+    if (this.options.maxClientCnxns > 0 && count >= this.options.maxClientCnxns) {
+      this.handler.onLimit(
+        'maxClientCnxns',
+        null,
+        `Too many connections from /${ip} - max is ${this.options.maxClientCnxns} (raise maxClientCnxns in zoo.cfg, 0 for no limit)`,
+      );
+      socket.destroy();
+      return;
+    }
+    this.#perIp.set(ip, count + 1);
+    const conn = new ClientConnection(socket, this, this.options.maxFrameBytes);
+    this.#connections.add(conn);
+  }
+
+  forget(conn: ClientConnection): void {
+    if (!this.#connections.delete(conn)) return;
+    const n = (this.#perIp.get(conn.remoteAddress) ?? 1) - 1;
+    if (n <= 0) this.#perIp.delete(conn.remoteAddress);
+    else this.#perIp.set(conn.remoteAddress, n);
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      this.#server.once('error', onError);
+      this.#server.listen({ host: this.options.host, port: this.options.port, backlog: 511 }, () => {
+        this.#server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  address(): net.AddressInfo {
+    return this.#server.address() as net.AddressInfo;
+  }
+
+  close(): Promise<void> {
+    for (const c of this.#connections) c.socket.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}

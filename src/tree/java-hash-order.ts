@@ -1,0 +1,144 @@
+/**
+ * The iteration order of a java.util.HashSet<String>, reproduced so that lists
+ * ZooKeeper builds from hash sets (getChildren, getEphemerals, and the child order
+ * of a snapshot) come out in the same order as a real ZooKeeper's.
+ *
+ * A HashMap iterates its table from bucket 0 upwards and each bucket's chain from
+ * head to tail. A new key is appended at the tail of its chain, a resize splits each
+ * chain keeping relative order, a removal keeps the others' order, and the table
+ * never shrinks. So the order is: the current members in insertion order, stably
+ * sorted by bucket index `spread(hashCode) & (capacity - 1)`. What we must track is
+ * the capacity, which depends on the set's history:
+ * - the first put allocates the initial capacity (8 for `new HashSet(8)`, 16 for
+ *   `new HashSet()`), threshold = 3/4 of the capacity;
+ * - after a put, if size > threshold the table doubles;
+ * - a put that makes a chain 9 long "treeifies" it, which below capacity 64 doubles the
+ *   table instead.
+ *
+ * Limitation: a chain treeified at capacity >= 64 (nine names in one of >= 64 buckets,
+ * which takes colliding hash codes) iterates in red-black-tree-influenced order that we
+ * do not reproduce; such a bucket keeps insertion order here. Hash codes are those of
+ * String.hashCode, unchanged since Java 1.2, and HashMap's layout is that of Java 8-25.
+ */
+
+/** java.lang.String.hashCode: s[0]*31^(n-1) + ... + s[n-1], in 32-bit arithmetic over UTF-16 code units. */
+export function javaStringHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** HashMap.hash(): the high half folded into the low half. */
+function spread(h: number): number {
+  return h ^ (h >>> 16);
+}
+
+function bucketOf(s: string, capacity: number): number {
+  return spread(javaStringHash(s)) & (capacity - 1);
+}
+
+const TREEIFY_THRESHOLD = 8;
+const MIN_TREEIFY_CAPACITY = 64;
+
+/**
+ * The members of a Java HashSet, listed in `order` (insertion order or an earlier
+ * Java iteration order), as a HashSet of the given capacity iterates them.
+ */
+export function javaHashOrder(order: Iterable<string>, capacity: number): string[] {
+  const keyed: Array<[number, number, string]> = [];
+  let i = 0;
+  for (const s of order) keyed.push([bucketOf(s, capacity), i++, s]);
+  keyed.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return keyed.map((k) => k[2]);
+}
+
+/** HashMap.tableSizeFor: the least power of two >= n (at least 1). */
+function tableSizeFor(n: number): number {
+  let c = 1;
+  while (c < n) c *= 2;
+  return c;
+}
+
+/**
+ * The capacity of a HashMap/HashSet built from another of `size` entries by clone(),
+ * the copy constructor or putAll into an empty map, under Java 8-18 (HashMap.putMapEntries:
+ * tableSizeFor((int)(size / 0.75f + 1))). Java 19 changed this to ceil(size / 0.75).
+ */
+export function javaCopyCapacity(size: number): number {
+  if (size === 0) return 0;
+  const ft = Math.fround(Math.fround(size / 0.75) + 1);
+  return Math.max(tableSizeFor(Math.trunc(ft)), 1);
+}
+
+/**
+ * A set of strings that also tracks the table capacity the equivalent
+ * java.util.HashSet would have, so it can list its members in Java's order.
+ * Iterating it yields insertion order; javaOrder() yields Java's.
+ */
+export class JavaStringSet implements Iterable<string> {
+  readonly #members = new Set<string>();
+  /** The capacity the first put allocates. */
+  readonly #initialCapacity: number;
+  /** 0 until the first put allocates the table, as in HashMap. */
+  #capacity = 0;
+
+  /** @param initialCapacity as passed to `new HashSet<>(n)`; 16 for `new HashSet<>()`. */
+  constructor(initialCapacity = 16) {
+    this.#initialCapacity = tableSizeFor(initialCapacity);
+  }
+
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** The current table capacity of the equivalent Java HashSet (0 before the first add). */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  has(s: string): boolean {
+    return this.#members.has(s);
+  }
+
+  /** Add `s`; false if it was already a member (as HashSet.add). */
+  add(s: string): boolean {
+    if (this.#members.has(s)) return false;
+    if (this.#capacity === 0) this.#capacity = this.#initialCapacity;
+    if (this.#capacity < MIN_TREEIFY_CAPACITY) {
+      // Appending a 9th node to a chain treeifies it, which below capacity 64 means a resize.
+      const bucket = bucketOf(s, this.#capacity);
+      let chain = 0;
+      for (const m of this.#members) if (bucketOf(m, this.#capacity) === bucket) chain++;
+      if (chain >= TREEIFY_THRESHOLD) this.#capacity *= 2;
+    }
+    this.#members.add(s);
+    if (this.#members.size > (this.#capacity * 3) / 4) this.#capacity *= 2;
+    return true;
+  }
+
+  /** Remove `s`; false if it was not a member. The capacity never shrinks. */
+  delete(s: string): boolean {
+    return this.#members.delete(s);
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return this.#members[Symbol.iterator]();
+  }
+
+  /** The members in the order the equivalent Java HashSet iterates them. */
+  javaOrder(): string[] {
+    return javaHashOrder(this.#members, this.#capacity === 0 ? this.#initialCapacity : this.#capacity);
+  }
+
+  /**
+   * The members in the order a clone() of the Java set iterates them (DataTree.getEphemerals
+   * returns a clone): the clone is re-sized for its size and filled in the original's order.
+   */
+  javaCloneOrder(): string[] {
+    const source = this.javaOrder();
+    if (source.length === 0) return source;
+    const clone = new JavaStringSet(javaCopyCapacity(source.length));
+    for (const s of source) clone.add(s);
+    return clone.javaOrder();
+  }
+}
