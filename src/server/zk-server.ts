@@ -8,7 +8,7 @@
  * session's replies go out in request order, and a watch event triggered by a txn is
  * sent (from inside the apply) before the reply that reflects it.
  */
-import { Err, KeeperError, OpCode, Xid, errName, opName } from '../jute/constants.js';
+import { Err, KeeperError, OpCode, Perms, Xid, errName, opName } from '../jute/constants.js';
 import { DecodeError, JuteReader, JuteWriter } from '../jute/io.js';
 import {
   readAuthPacket,
@@ -17,12 +17,13 @@ import {
   writeConnectResponse,
   writeReplyHeader,
   writeWatcherEvent,
+  type ACL,
   type Id,
   type TxnHeader,
   type WatcherEvent,
 } from '../jute/records.gen.js';
 import type { TxnBody } from '../jute/txn.js';
-import { authProvider } from '../pipeline/auth.js';
+import { authProvider, checkACL } from '../pipeline/auth.js';
 import { FinalStage } from '../pipeline/final.js';
 import { Prep } from '../pipeline/prep.js';
 import { newRequest, type Request, type RequestOrigin } from '../pipeline/request.js';
@@ -82,10 +83,24 @@ export class ServerCnxn implements RequestOrigin {
     this.sendReply(Xid.notification, -1, 0, (w) => writeWatcherEvent(w, event));
   }
 
-  /** The watch manager calls this: deliver one event to this connection. */
-  process(event: WatcherEvent): void {
+  /**
+   * The watch manager calls this: deliver one event to this connection, unless the
+   * connection may not READ the node (ZooKeeper 3.8.4+, CVE-2024-23944).
+   */
+  process(event: WatcherEvent, znodeAcl?: readonly ACL[]): void {
+    if (znodeAcl !== undefined) {
+      try {
+        checkACL({ skipACL: this.server.settings.skipACL }, znodeAcl, Perms.READ, this.authInfo);
+      } catch {
+        return;
+      }
+    }
     this.server.stats.watchEventsSent++;
     this.sendEvent(event);
+  }
+
+  isStale(): boolean {
+    return this.conn.closed;
   }
 
   closeAfterFlush(): void {
@@ -125,7 +140,8 @@ export class ZooKeeperServer implements ClientHandler {
     readonly log: Logger,
   ) {
     this.db = new ZkDatabase(settings);
-    this.sessions = new SessionTracker(settings.serverId, settings.tickTimeMs, monotonicMs());
+    // Standalone servers make session ids with server id 1 (ZooKeeperServer.createSessionTrackerServerId).
+    this.sessions = new SessionTracker(1, settings.tickTimeMs, monotonicMs());
     this.prep = new Prep(this.db.prepTree(), this.sessions, { skipACL: settings.skipACL, extendedTypesEnabled: settings.extendedTypesEnabled }, this.db.lastProcessedZxid);
     this.final = new FinalStage(this.db, this.sessions, {
       skipACL: settings.skipACL,

@@ -378,9 +378,13 @@ export function startApacheZk(opts: StartOptions = {}): Promise<ServerHandle> {
   );
 }
 
-/** Our server: `node bin/zk-server.js start-foreground <zoo.cfg>` from the repo root. */
+/**
+ * Our server: `node bin/zk-server.js start-foreground <zoo.cfg>` from the repo
+ * root. Env ZK_INTEROP_OURS_BIN overrides the script path (to try the
+ * harness with a stand-in).
+ */
 export function startOurServer(opts: StartOptions = {}): Promise<ServerHandle> {
-  const bin = join(REPO_ROOT, 'bin', 'zk-server.js');
+  const bin = process.env['ZK_INTEROP_OURS_BIN'] ?? join(REPO_ROOT, 'bin', 'zk-server.js');
   if (!existsSync(bin)) {
     return Promise.reject(new Error(`${bin} does not exist (yet)`));
   }
