@@ -78,6 +78,8 @@ describe('txn body codec', () => {
   it('round-trips whole entries with and without a digest', () => {
     fc.assert(
       fc.property(arbTxnHeader, arbTopLevelBody, fc.option(arbTxnDigest, { nil: null }), (h, body, digest) => {
+        // A body-less closeSession followed by a digest needs closeSessionTxnEnabled false (tested below).
+        fc.pre(!(body.type === OpCode.closeSession && body.txn === null && digest !== null));
         const header = { ...h, type: body.type };
         const bytes = encodeTxnEntry(header, body, digest);
         assert.deepStrictEqual(decodeTxnEntry(bytes), plain({ header, body, digest }));
@@ -104,6 +106,20 @@ describe('txn body codec', () => {
     assert.deepStrictEqual(decodeTxnBody(OpCode.closeSession, Buffer.alloc(0)), { type: OpCode.closeSession, txn: null });
     // A body that cannot be a CloseSessionTxn (a vector count larger than the bytes) is no body either.
     assert.deepStrictEqual(decodeTxnBody(OpCode.closeSession, Buffer.from([0, 0, 0, 9, 1])), { type: OpCode.closeSession, txn: null });
+  });
+
+  it('reads a body-less closeSession followed by a digest as ZooKeeper does, per closeSessionTxn.enabled', () => {
+    const header = { clientId: 7n, cxid: 0, zxid: 3, time: 4, type: OpCode.closeSession };
+    const bytes = encodeTxnEntry(header, { type: OpCode.closeSession, txn: null }, { version: 2, treeDigest: 99n });
+    // Disabled: no body is read, so the digest is found.
+    assert.deepStrictEqual(decodeTxnEntry(bytes, { closeSessionTxnEnabled: false }), {
+      header,
+      body: { type: OpCode.closeSession, txn: null },
+      digest: { version: 2, treeDigest: 99n },
+    });
+    // Enabled (ZooKeeper's default): the digest's version int 2 reads as a vector count,
+    // the vector cannot be read, so there is no body and nothing left for a digest.
+    assert.deepStrictEqual(decodeTxnEntry(bytes), { header, body: { type: OpCode.closeSession, txn: null }, digest: null });
   });
 
   it('accepts only the types SerializeUtils accepts at the top level', () => {

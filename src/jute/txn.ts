@@ -234,6 +234,15 @@ export function txnBodyToBuffer(body: TxnBody): Buffer {
   return w.toBuffer();
 }
 
+/** Reader switches (ZooKeeper system properties that change how txns are read). */
+export interface TxnReadOptions {
+  /**
+   * zookeeper.closeSessionTxn.enabled (default true). When false, ZooKeeper neither
+   * writes nor reads a closeSession body: the body is null and consumes no bytes.
+   */
+  readonly closeSessionTxnEnabled?: boolean;
+}
+
 /** A decoded body and the offset just past it (a TxnDigest may follow). */
 export interface DecodedTxnBody {
   readonly body: TxnBody;
@@ -246,7 +255,13 @@ export interface DecodedTxnBody {
  * entry or proposal they hold an optional TxnDigest). Throws DecodeError on an
  * unsupported type or a malformed body.
  */
-export function decodeTxnBodyAt(type: number, bytes: Buffer, start = 0, end = bytes.length): DecodedTxnBody {
+export function decodeTxnBodyAt(
+  type: number,
+  bytes: Buffer,
+  start = 0,
+  end = bytes.length,
+  options: TxnReadOptions = {},
+): DecodedTxnBody {
   if (!TOP_LEVEL_TYPES.has(type)) {
     throw new DecodeError(`unsupported txn type ${type}`, start);
   }
@@ -270,6 +285,7 @@ export function decodeTxnBodyAt(type: number, bytes: Buffer, start = 0, end = by
         return { body: { type, txn }, end: r0.offset };
       }
     case OpCode.closeSession:
+      if (options.closeSessionTxnEnabled === false) return { body: { type, txn: null }, end: start };
       try {
         const txn = readCloseSessionTxn(r);
         return { body: { type, txn }, end: r.offset };
@@ -290,8 +306,8 @@ export function decodeTxnBodyAt(type: number, bytes: Buffer, start = 0, end = by
  * Decode a top-level txn body that fills `bytes` exactly. Throws DecodeError on an
  * unsupported type, a malformed body or trailing bytes.
  */
-export function decodeTxnBody(type: number, bytes: Buffer): TxnBody {
-  const { body, end } = decodeTxnBodyAt(type, bytes);
+export function decodeTxnBody(type: number, bytes: Buffer, options: TxnReadOptions = {}): TxnBody {
+  const { body, end } = decodeTxnBodyAt(type, bytes, 0, bytes.length, options);
   if (end !== bytes.length) {
     throw new DecodeError(`${bytes.length - end} unexpected trailing bytes after txn body`, end);
   }
@@ -367,12 +383,14 @@ export interface TxnEntry {
 /**
  * Decode header + body + optional TxnDigest, as SerializeUtils.deserializeTxn with
  * digests enabled (ZooKeeper's default): a digest that is missing or cut short is
- * null, and bytes after it are ignored.
+ * null, and bytes after it are ignored. A closeSession written without a body (old logs,
+ * or closeSessionTxn disabled) but with a digest is misread exactly as ZooKeeper misreads
+ * it unless `options.closeSessionTxnEnabled` is false, as it must then be for ZooKeeper too.
  */
-export function decodeTxnEntry(bytes: Buffer): TxnEntry {
+export function decodeTxnEntry(bytes: Buffer, options: TxnReadOptions = {}): TxnEntry {
   const r = new JuteReader(bytes);
   const header = readTxnHeader(r);
-  const { body, end } = decodeTxnBodyAt(header.type, bytes, r.offset);
+  const { body, end } = decodeTxnBodyAt(header.type, bytes, r.offset, bytes.length, options);
   let digest: TxnDigest | null = null;
   if (end < bytes.length) {
     try {

@@ -23,7 +23,7 @@ import {
   type TxnHeader,
 } from '../jute/records.gen.js';
 import type { TxnBody } from '../jute/txn.js';
-import { TTL_MAX_MS } from '../util/limits.js';
+import { CONTAINER_EPHEMERAL_OWNER, TTL_MAX, ephemeralKindOf, ttlToEphemeralOwner, type EphemeralTypeOptions } from '../tree/ephemeral-type.js';
 import { checkACL, fixupACL, type AclPolicy } from './auth.js';
 import type { Request } from './request.js';
 
@@ -65,23 +65,6 @@ interface ChangeRecord {
   data: Buffer | null;
 }
 
-const CONTAINER_OWNER = -0x8000000000000000n;
-const EXTENDED_MASK = -0x100000000000000n; // 0xff00000000000000 as a signed 64-bit value
-
-export type EphemeralKind = 'VOID' | 'NORMAL' | 'CONTAINER' | 'TTL';
-
-/** EphemeralType.get */
-export function ephemeralKind(owner: bigint, extendedTypesEnabled: boolean): EphemeralKind {
-  if (extendedTypesEnabled && (owner & EXTENDED_MASK) === EXTENDED_MASK) return 'TTL';
-  if (owner === CONTAINER_OWNER) return 'CONTAINER';
-  return owner === 0n ? 'VOID' : 'NORMAL';
-}
-
-/** EphemeralType.TTL.toEphemeralOwner */
-export function ttlEphemeralOwner(ttl: number): bigint {
-  return EXTENDED_MASK | BigInt(ttl);
-}
-
 function isSequentialFlag(flags: number): boolean {
   return flags === CreateFlag.PERSISTENT_SEQUENTIAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
 }
@@ -100,6 +83,7 @@ export class Prep {
   readonly #changes: ChangeRecord[] = [];
   readonly #changesForPath = new Map<string, ChangeRecord>();
   #lastZxid: number;
+  readonly #ephemeralOptions: EphemeralTypeOptions;
 
   constructor(
     private readonly tree: PrepTree,
@@ -108,6 +92,7 @@ export class Prep {
     lastZxid: number,
   ) {
     this.#lastZxid = lastZxid;
+    this.#ephemeralOptions = { extendedTypesEnabled: config.extendedTypesEnabled, emulate353TTLNodes: false };
   }
 
   /** The zxid of the last txn made (zks.getZxid()). */
@@ -294,7 +279,7 @@ export class Prep {
         const parentPath = this.#parentAndValidate(path);
         const node = this.#record(path);
         if (node.childCount > 0) throw new KeeperError(Err.NOTEMPTY, path);
-        if (ephemeralKind(node.stat!.ephemeralOwner, this.config.extendedTypesEnabled) === 'NORMAL') throw new KeeperError(Err.BADVERSION, path);
+        if (ephemeralKindOf(node.stat!.ephemeralOwner, this.#ephemeralOptions) === 'NORMAL') throw new KeeperError(Err.BADVERSION, path);
         const parent = this.#record(parentPath);
         txn = { type, txn: { path } };
         this.#add({ ...parent, zxid, childCount: parent.childCount - 1, stat: { ...parent.stat!, pzxid: zxid } });
@@ -391,7 +376,7 @@ export class Prep {
     let path = r.path;
     // validateCreateRequest
     if (isTTL && !this.config.extendedTypesEnabled) throw new KeeperError(Err.UNIMPLEMENTED);
-    if (isTTL ? r.ttl > TTL_MAX_MS || r.ttl <= 0 : r.ttl >= 0) throw new KeeperError(Err.BADARGUMENTS, path);
+    if (isTTL ? r.ttl > TTL_MAX || r.ttl <= 0 : r.ttl >= 0) throw new KeeperError(Err.BADARGUMENTS, path);
     this.sessions.checkSession(req.sessionId, req.owner);
     // validatePathForCreate
     const lastSlash = path.lastIndexOf('/');
@@ -411,7 +396,7 @@ export class Prep {
       if (!(e instanceof KeeperError && e.code === Err.NONODE)) throw e;
     }
     if (exists) throw new KeeperError(Err.NODEEXISTS, path);
-    if (ephemeralKind(parent.stat!.ephemeralOwner, this.config.extendedTypesEnabled) === 'NORMAL') {
+    if (ephemeralKindOf(parent.stat!.ephemeralOwner, this.#ephemeralOptions) === 'NORMAL') {
       throw new KeeperError(Err.NOCHILDRENFOREPHEMERALS, path);
     }
     const newCversion = parentCVersion + 1;
@@ -420,8 +405,8 @@ export class Prep {
     else if (type === OpCode.createTTL) txn = { type, txn: { path, data: r.data, acl, parentCVersion: newCversion, ttl: r.ttl } };
     else txn = { type: type as typeof OpCode.create, txn: { path, data: r.data, acl, ephemeral: isEphemeral, parentCVersion: newCversion } };
     let owner = 0n;
-    if (isContainer) owner = CONTAINER_OWNER;
-    else if (isTTL) owner = ttlEphemeralOwner(r.ttl);
+    if (isContainer) owner = CONTAINER_EPHEMERAL_OWNER;
+    else if (isTTL) owner = ttlToEphemeralOwner(r.ttl);
     else if (isEphemeral) owner = req.sessionId;
     const stat: StatPersisted = { czxid: zxid, mzxid: zxid, ctime: hdr.time, mtime: hdr.time, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, pzxid: zxid };
     this.#add({ ...parent, zxid, childCount: parent.childCount + 1, stat: { ...parent.stat!, cversion: newCversion, pzxid: zxid } });

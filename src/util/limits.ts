@@ -5,8 +5,6 @@
 
 /** jute.maxbuffer: the largest frame (request or response body) in bytes. */
 export const JUTE_MAX_BUFFER_BYTES_DEFAULT = 0xfffff;
-/** Extra room ZooKeeper allows over jute.maxbuffer for the frame header (zookeeper.jute.maxbuffer.extrasize). */
-export const JUTE_MAX_BUFFER_EXTRA_BYTES = 1024;
 /** maxClientCnxns: concurrent connections from one client IP. 0 means no limit. */
 export const MAX_CLIENT_CNXNS_DEFAULT = 60;
 /** globalOutstandingLimit: requests accepted but not yet answered, server-wide. */
@@ -23,8 +21,6 @@ export const SNAP_COUNT_DEFAULT = 100000;
 export const PREALLOC_SIZE_BYTES_DEFAULT = 64 * 1024 * 1024;
 /** Length of a session password in bytes, as ZooKeeper. */
 export const SESSION_PASSWORD_BYTES = 16;
-/** Longest TTL ZooKeeper accepts for TTL nodes (EphemeralType.TTL max: 2^40 - 1 ms). */
-export const TTL_MAX_MS = 0xffffffffff;
 /** Largest number of ACL entries we accept in one request (ZooKeeper has no limit; the frame bounds it). */
 export const MAX_VECTOR_LENGTH = 1 << 20;
 /** The epoch must stay below this so that a zxid is an exact JavaScript number. */

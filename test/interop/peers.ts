@@ -80,20 +80,33 @@ function apacheClasspath(): string {
 // ---------------------------------------------------------------------------
 
 const livePids = new Set<number>();
+/** temp dirs of running servers, removed (best effort) if we exit without stop() */
+const liveDirs = new Set<string>();
 let exitHookInstalled = false;
+function killAllTracked(): void {
+  for (const p of livePids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  livePids.clear();
+  for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+  liveDirs.clear();
+}
 function track(pid: number): void {
   livePids.add(pid);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const p of livePids) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }
-    });
+    process.on('exit', killAllTracked);
+    // Ctrl-C / runner cancellation: kill our children (by pid), then die of the same signal.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        killAllTracked();
+        process.kill(process.pid, sig);
+      });
+    }
   }
 }
 
@@ -299,9 +312,10 @@ async function launch(spec: LaunchSpec, opts: StartOptions): Promise<ServerHandl
       throw new Error(`cannot spawn ${spec.command}: ${String(lastErr)}`);
     }
     const pid = child.pid;
-    track(pid);
-    let stopped: Promise<void> | undefined;
     const keep = opts.keepDir === true || process.env['ZK_INTEROP_KEEP'] === '1';
+    track(pid);
+    if (!keep) liveDirs.add(dir);
+    let stopped: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
@@ -320,6 +334,7 @@ async function launch(spec: LaunchSpec, opts: StartOptions): Promise<ServerHandl
           }
         }
         livePids.delete(pid);
+        liveDirs.delete(dir);
         if (!keep) rmSync(dir, { recursive: true, force: true });
       })();
       return stopped;
