@@ -230,7 +230,7 @@ function writeZooCfg(dir: string, host: string, port: number, extra: Record<stri
   };
   const cfgFile = join(dir, 'zoo.cfg');
   writeFileSync(cfgFile, Object.entries(cfg).map(([k, v]) => `${k}=${v}\n`).join(''));
-  return { cfgFile, dataDir };
+  return { cfgFile, dataDir: cfg['dataDir'] ?? dataDir };
 }
 
 function tail(file: string, n = 40): string {
@@ -245,24 +245,28 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /**
  * Poll `ruok` until `imok` (bounded by deadline); then make sure the server is
- * actually serving (Apache answers ruok before the ZooKeeperServer is up, and
- * `srvr` then says "not currently serving requests").
+ * actually serving (ruok is answered by the connection factory, which may be
+ * up before the ZooKeeperServer; `srvr` then says "not currently serving
+ * requests"), and, if it implements `conf`, that it is *our* process that
+ * answers (same dataDir), not someone else who grabbed the port.
  */
-async function awaitReady(child: ChildProcess, host: string, port: number, deadline: number, logFile: string): Promise<void> {
+async function awaitReady(child: ChildProcess, host: string, port: number, deadline: number, logFile: string, dataDir: string): Promise<void> {
   let last = '';
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`server exited early (code=${child.exitCode} signal=${child.signalCode})\n--- ${logFile}\n${tail(logFile)}`);
     }
-    try {
-      const r = await fourLetterWord(host, port, 'ruok', 2000);
-      last = r;
-      if (r === 'imok') {
-        const s = await fourLetterWord(host, port, 'srvr', 2000).catch(() => '');
-        if (!s.includes('not currently serving')) return;
+    const r = await fourLetterWord(host, port, 'ruok', 2000).catch((e: unknown) => `error: ${String(e)}`);
+    last = r;
+    if (r === 'imok') {
+      const s = await fourLetterWord(host, port, 'srvr', 2000).catch(() => '');
+      if (!s.includes('not currently serving')) {
+        const conf = await fourLetterWord(host, port, 'conf', 2000).catch(() => '');
+        if (conf.includes('dataDir=') && !conf.includes(dataDir)) {
+          throw new Error(`another server answers on ${host}:${port}:\n${conf}`);
+        }
+        return;
       }
-    } catch (e) {
-      last = String(e);
     }
     await sleep(50);
   }
@@ -340,12 +344,13 @@ async function launch(spec: LaunchSpec, opts: StartOptions): Promise<ServerHandl
       return stopped;
     };
     try {
-      await awaitReady(child, host, port, Date.now() + (opts.readyTimeoutMs ?? 30_000), logFile);
+      await awaitReady(child, host, port, Date.now() + (opts.readyTimeoutMs ?? 30_000), logFile, dataDir);
     } catch (e) {
       lastErr = e;
       const log = tail(logFile, 200);
       await stop();
-      if (/Address already in use|EADDRINUSE/.test(log) && explicitPort === undefined) continue;
+      const portTaken = /Address already in use|EADDRINUSE/.test(log) || String(e).includes('another server answers');
+      if (portTaken && explicitPort === undefined) continue;
       throw e;
     }
     return { target: spec.target, host, port, connectString: `${host}:${port}`, pid, logFile, dir, dataDir, cfgFile, stop };
