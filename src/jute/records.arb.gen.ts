@@ -6,12 +6,12 @@ import type * as R from './records.gen.js';
 export const arbId: fc.Arbitrary<R.Id> = fc.record({
   scheme: fc.string({ unit: "grapheme", maxLength: 20 }),
   id: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbACL: fc.Arbitrary<R.ACL> = fc.record({
   perms: fc.integer(),
   id: arbId,
-});
+}, { noNullPrototype: true });
 
 export const arbStat: fc.Arbitrary<R.Stat> = fc.record({
   czxid: fc.maxSafeInteger(),
@@ -25,7 +25,7 @@ export const arbStat: fc.Arbitrary<R.Stat> = fc.record({
   dataLength: fc.integer(),
   numChildren: fc.integer(),
   pzxid: fc.maxSafeInteger(),
-});
+}, { noNullPrototype: true });
 
 export const arbStatPersisted: fc.Arbitrary<R.StatPersisted> = fc.record({
   czxid: fc.maxSafeInteger(),
@@ -37,12 +37,12 @@ export const arbStatPersisted: fc.Arbitrary<R.StatPersisted> = fc.record({
   aversion: fc.integer(),
   ephemeralOwner: fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
   pzxid: fc.maxSafeInteger(),
-});
+}, { noNullPrototype: true });
 
 export const arbClientInfo: fc.Arbitrary<R.ClientInfo> = fc.record({
   authScheme: fc.string({ unit: "grapheme", maxLength: 20 }),
   user: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbConnectRequest: fc.Arbitrary<R.ConnectRequest> = fc.record({
   protocolVersion: fc.integer(),
@@ -50,21 +50,21 @@ export const arbConnectRequest: fc.Arbitrary<R.ConnectRequest> = fc.record({
   timeOut: fc.integer(),
   sessionId: fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
   passwd: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
-});
+}, { noNullPrototype: true });
 
 export const arbConnectResponse: fc.Arbitrary<R.ConnectResponse> = fc.record({
   protocolVersion: fc.integer(),
   timeOut: fc.integer(),
   sessionId: fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
   passwd: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
-});
+}, { noNullPrototype: true });
 
 export const arbSetWatches: fc.Arbitrary<R.SetWatches> = fc.record({
   relativeZxid: fc.maxSafeInteger(),
   dataWatches: fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 4 }),
   existWatches: fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 4 }),
   childWatches: fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 4 }),
-});
+}, { noNullPrototype: true });
 
 export const arbSetWatches2: fc.Arbitrary<R.SetWatches2> = fc.record({
   relativeZxid: fc.maxSafeInteger(),
@@ -73,71 +73,71 @@ export const arbSetWatches2: fc.Arbitrary<R.SetWatches2> = fc.record({
   childWatches: fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 4 }),
   persistentWatches: fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 4 }),
   persistentRecursiveWatches: fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 4 }),
-});
+}, { noNullPrototype: true });
 
 export const arbRequestHeader: fc.Arbitrary<R.RequestHeader> = fc.record({
   xid: fc.integer(),
   type: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbMultiHeader: fc.Arbitrary<R.MultiHeader> = fc.record({
   type: fc.integer(),
   done: fc.boolean(),
   err: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbAuthPacket: fc.Arbitrary<R.AuthPacket> = fc.record({
   type: fc.integer(),
   scheme: fc.string({ unit: "grapheme", maxLength: 20 }),
   auth: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
-});
+}, { noNullPrototype: true });
 
 export const arbReplyHeader: fc.Arbitrary<R.ReplyHeader> = fc.record({
   xid: fc.integer(),
   zxid: fc.maxSafeInteger(),
   err: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbGetDataRequest: fc.Arbitrary<R.GetDataRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   watch: fc.boolean(),
-});
+}, { noNullPrototype: true });
 
 export const arbSetDataRequest: fc.Arbitrary<R.SetDataRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   data: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
   version: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbReconfigRequest: fc.Arbitrary<R.ReconfigRequest> = fc.record({
   joiningServers: fc.string({ unit: "grapheme", maxLength: 20 }),
   leavingServers: fc.string({ unit: "grapheme", maxLength: 20 }),
   newMembers: fc.string({ unit: "grapheme", maxLength: 20 }),
   curConfigId: fc.maxSafeInteger(),
-});
+}, { noNullPrototype: true });
 
 export const arbSetDataResponse: fc.Arbitrary<R.SetDataResponse> = fc.record({
   stat: arbStat,
-});
+}, { noNullPrototype: true });
 
 export const arbGetSASLRequest: fc.Arbitrary<R.GetSASLRequest> = fc.record({
   token: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
-});
+}, { noNullPrototype: true });
 
 export const arbSetSASLRequest: fc.Arbitrary<R.SetSASLRequest> = fc.record({
   token: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
-});
+}, { noNullPrototype: true });
 
 export const arbSetSASLResponse: fc.Arbitrary<R.SetSASLResponse> = fc.record({
   token: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
-});
+}, { noNullPrototype: true });
 
 export const arbCreateRequest: fc.Arbitrary<R.CreateRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   data: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
   acl: fc.array(arbACL, { maxLength: 4 }),
   flags: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbCreateTTLRequest: fc.Arbitrary<R.CreateTTLRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
@@ -145,174 +145,174 @@ export const arbCreateTTLRequest: fc.Arbitrary<R.CreateTTLRequest> = fc.record({
   acl: fc.array(arbACL, { maxLength: 4 }),
   flags: fc.integer(),
   ttl: fc.maxSafeInteger(),
-});
+}, { noNullPrototype: true });
 
 export const arbDeleteRequest: fc.Arbitrary<R.DeleteRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   version: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbGetChildrenRequest: fc.Arbitrary<R.GetChildrenRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   watch: fc.boolean(),
-});
+}, { noNullPrototype: true });
 
 export const arbGetAllChildrenNumberRequest: fc.Arbitrary<R.GetAllChildrenNumberRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbGetChildren2Request: fc.Arbitrary<R.GetChildren2Request> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   watch: fc.boolean(),
-});
+}, { noNullPrototype: true });
 
 export const arbCheckVersionRequest: fc.Arbitrary<R.CheckVersionRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   version: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbGetMaxChildrenRequest: fc.Arbitrary<R.GetMaxChildrenRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbGetMaxChildrenResponse: fc.Arbitrary<R.GetMaxChildrenResponse> = fc.record({
   max: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbSetMaxChildrenRequest: fc.Arbitrary<R.SetMaxChildrenRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   max: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbSyncRequest: fc.Arbitrary<R.SyncRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbSyncResponse: fc.Arbitrary<R.SyncResponse> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbGetACLRequest: fc.Arbitrary<R.GetACLRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbSetACLRequest: fc.Arbitrary<R.SetACLRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   acl: fc.array(arbACL, { maxLength: 4 }),
   version: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbSetACLResponse: fc.Arbitrary<R.SetACLResponse> = fc.record({
   stat: arbStat,
-});
+}, { noNullPrototype: true });
 
 export const arbAddWatchRequest: fc.Arbitrary<R.AddWatchRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   mode: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbWatcherEvent: fc.Arbitrary<R.WatcherEvent> = fc.record({
   type: fc.integer(),
   state: fc.integer(),
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbErrorResponse: fc.Arbitrary<R.ErrorResponse> = fc.record({
   err: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbCreateResponse: fc.Arbitrary<R.CreateResponse> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbCreate2Response: fc.Arbitrary<R.Create2Response> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   stat: arbStat,
-});
+}, { noNullPrototype: true });
 
 export const arbExistsRequest: fc.Arbitrary<R.ExistsRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   watch: fc.boolean(),
-});
+}, { noNullPrototype: true });
 
 export const arbExistsResponse: fc.Arbitrary<R.ExistsResponse> = fc.record({
   stat: arbStat,
-});
+}, { noNullPrototype: true });
 
 export const arbGetDataResponse: fc.Arbitrary<R.GetDataResponse> = fc.record({
   data: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
   stat: arbStat,
-});
+}, { noNullPrototype: true });
 
 export const arbGetChildrenResponse: fc.Arbitrary<R.GetChildrenResponse> = fc.record({
   children: fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 4 }),
-});
+}, { noNullPrototype: true });
 
 export const arbGetAllChildrenNumberResponse: fc.Arbitrary<R.GetAllChildrenNumberResponse> = fc.record({
   totalNumber: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbGetChildren2Response: fc.Arbitrary<R.GetChildren2Response> = fc.record({
   children: fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 4 }),
   stat: arbStat,
-});
+}, { noNullPrototype: true });
 
 export const arbGetACLResponse: fc.Arbitrary<R.GetACLResponse> = fc.record({
   acl: fc.array(arbACL, { maxLength: 4 }),
   stat: arbStat,
-});
+}, { noNullPrototype: true });
 
 export const arbCheckWatchesRequest: fc.Arbitrary<R.CheckWatchesRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   type: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbRemoveWatchesRequest: fc.Arbitrary<R.RemoveWatchesRequest> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   type: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbGetEphemeralsRequest: fc.Arbitrary<R.GetEphemeralsRequest> = fc.record({
   prefixPath: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbGetEphemeralsResponse: fc.Arbitrary<R.GetEphemeralsResponse> = fc.record({
   ephemerals: fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 4 }),
-});
+}, { noNullPrototype: true });
 
 export const arbWhoAmIResponse: fc.Arbitrary<R.WhoAmIResponse> = fc.record({
   clientInfo: fc.array(arbClientInfo, { maxLength: 4 }),
-});
+}, { noNullPrototype: true });
 
 export const arbLearnerInfo: fc.Arbitrary<R.LearnerInfo> = fc.record({
   serverid: fc.maxSafeInteger(),
   protocolVersion: fc.integer(),
   configVersion: fc.maxSafeInteger(),
-});
+}, { noNullPrototype: true });
 
 export const arbQuorumPacket: fc.Arbitrary<R.QuorumPacket> = fc.record({
   type: fc.integer(),
   zxid: fc.maxSafeInteger(),
   data: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
   authinfo: fc.array(arbId, { maxLength: 4 }),
-});
+}, { noNullPrototype: true });
 
 export const arbQuorumAuthPacket: fc.Arbitrary<R.QuorumAuthPacket> = fc.record({
   magic: fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
   status: fc.integer(),
   token: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
-});
+}, { noNullPrototype: true });
 
 export const arbFileHeader: fc.Arbitrary<R.FileHeader> = fc.record({
   magic: fc.integer(),
   version: fc.integer(),
   dbid: fc.maxSafeInteger(),
-});
+}, { noNullPrototype: true });
 
 export const arbTxnDigest: fc.Arbitrary<R.TxnDigest> = fc.record({
   version: fc.integer(),
   treeDigest: fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
-});
+}, { noNullPrototype: true });
 
 export const arbTxnHeader: fc.Arbitrary<R.TxnHeader> = fc.record({
   clientId: fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
@@ -320,14 +320,14 @@ export const arbTxnHeader: fc.Arbitrary<R.TxnHeader> = fc.record({
   zxid: fc.maxSafeInteger(),
   time: fc.maxSafeInteger(),
   type: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbCreateTxnV0: fc.Arbitrary<R.CreateTxnV0> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   data: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
   acl: fc.array(arbACL, { maxLength: 4 }),
   ephemeral: fc.boolean(),
-});
+}, { noNullPrototype: true });
 
 export const arbCreateTxn: fc.Arbitrary<R.CreateTxn> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
@@ -335,7 +335,7 @@ export const arbCreateTxn: fc.Arbitrary<R.CreateTxn> = fc.record({
   acl: fc.array(arbACL, { maxLength: 4 }),
   ephemeral: fc.boolean(),
   parentCVersion: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbCreateTTLTxn: fc.Arbitrary<R.CreateTTLTxn> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
@@ -343,61 +343,61 @@ export const arbCreateTTLTxn: fc.Arbitrary<R.CreateTTLTxn> = fc.record({
   acl: fc.array(arbACL, { maxLength: 4 }),
   parentCVersion: fc.integer(),
   ttl: fc.maxSafeInteger(),
-});
+}, { noNullPrototype: true });
 
 export const arbCreateContainerTxn: fc.Arbitrary<R.CreateContainerTxn> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   data: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
   acl: fc.array(arbACL, { maxLength: 4 }),
   parentCVersion: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbDeleteTxn: fc.Arbitrary<R.DeleteTxn> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
-});
+}, { noNullPrototype: true });
 
 export const arbSetDataTxn: fc.Arbitrary<R.SetDataTxn> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   data: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
   version: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbCheckVersionTxn: fc.Arbitrary<R.CheckVersionTxn> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   version: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbSetACLTxn: fc.Arbitrary<R.SetACLTxn> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   acl: fc.array(arbACL, { maxLength: 4 }),
   version: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbSetMaxChildrenTxn: fc.Arbitrary<R.SetMaxChildrenTxn> = fc.record({
   path: fc.string({ unit: "grapheme", maxLength: 20 }),
   max: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbCreateSessionTxn: fc.Arbitrary<R.CreateSessionTxn> = fc.record({
   timeOut: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbCloseSessionTxn: fc.Arbitrary<R.CloseSessionTxn> = fc.record({
   paths2Delete: fc.array(fc.string({ unit: "grapheme", maxLength: 20 }), { maxLength: 4 }),
-});
+}, { noNullPrototype: true });
 
 export const arbErrorTxn: fc.Arbitrary<R.ErrorTxn> = fc.record({
   err: fc.integer(),
-});
+}, { noNullPrototype: true });
 
 export const arbTxn: fc.Arbitrary<R.Txn> = fc.record({
   type: fc.integer(),
   data: fc.option(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), { nil: null }),
-});
+}, { noNullPrototype: true });
 
 export const arbMultiTxn: fc.Arbitrary<R.MultiTxn> = fc.record({
   txns: fc.array(arbTxn, { maxLength: 4 }),
-});
+}, { noNullPrototype: true });
 
 export const recordArbitraries = {
   Id: arbId as fc.Arbitrary<unknown>,

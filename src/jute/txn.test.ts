@@ -108,6 +108,20 @@ describe('txn body codec', () => {
     assert.deepStrictEqual(decodeTxnBody(OpCode.closeSession, Buffer.from([0, 0, 0, 9, 1])), { type: OpCode.closeSession, txn: null });
   });
 
+  it('reads a closeSession body as jute does: end of input is no body, an unreasonable length is an error', () => {
+    // count 1, then a string length of 0x04000000 (> 2 * jute.maxbuffer): IOException in ZooKeeper.
+    assert.throws(() => decodeTxnBody(OpCode.closeSession, Buffer.from([0, 0, 0, 1, 4, 0, 0, 0])), DecodeError);
+    // count 1, string length -2: also "Unreasonable length".
+    assert.throws(() => decodeTxnBody(OpCode.closeSession, Buffer.from([0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe])), DecodeError);
+    // count 1, string length 5 with 1 byte left: EOF, so no body.
+    assert.deepStrictEqual(decodeTxnBody(OpCode.closeSession, Buffer.from([0, 0, 0, 1, 0, 0, 0, 5, 0x2f])), { type: OpCode.closeSession, txn: null });
+    // A negative count is an empty vector.
+    assert.deepStrictEqual(decodeTxnBody(OpCode.closeSession, Buffer.from([0xff, 0xff, 0xff, 0xf0])), {
+      type: OpCode.closeSession,
+      txn: { paths2Delete: [] },
+    });
+  });
+
   it('reads a body-less closeSession followed by a digest as ZooKeeper does, per closeSessionTxn.enabled', () => {
     const header = { clientId: 7n, cxid: 0, zxid: 3, time: 4, type: OpCode.closeSession };
     const bytes = encodeTxnEntry(header, { type: OpCode.closeSession, txn: null }, { version: 2, treeDigest: 99n });

@@ -20,9 +20,11 @@
  *   existed) is no body at all (`txn: null`): the tree then deletes the ephemerals it
  *   knows for the session.
  *
- * ZooKeeper tells these cases apart by EOFException; we take any DecodeError of the
- * longer record. The two are equivalent: CreateTxnV0 is a prefix of CreateTxn, so
- * the only thing that can fail after that prefix is the 4-byte parentCVersion.
+ * ZooKeeper falls back only on EOFException. For create we fall back on any DecodeError
+ * of the longer record, which is equivalent: CreateTxnV0 is a prefix of CreateTxn, so
+ * the only thing that can fail after that prefix is the 4-byte parentCVersion. For
+ * closeSession the body is read as jute reads it, telling the end of input from an
+ * "Unreasonable length", which ZooKeeper does not forgive.
  */
 import { OpCode } from './constants.js';
 import { DecodeError, JuteReader, JuteWriter } from './io.js';
@@ -284,17 +286,14 @@ export function decodeTxnBodyAt(
         const txn: CreateTxn = { path: v0.path, data: v0.data, acl: v0.acl, ephemeral: v0.ephemeral, parentCVersion: -1 };
         return { body: { type, txn }, end: r0.offset };
       }
-    case OpCode.closeSession:
+    case OpCode.closeSession: {
       if (options.closeSessionTxnEnabled === false) return { body: { type, txn: null }, end: start };
-      try {
-        const txn = readCloseSessionTxn(r);
-        return { body: { type, txn }, end: r.offset };
-      } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-        // A closeSession from before CloseSessionTxn was added: no body. ZooKeeper's
-        // stream is exhausted by the failed read, so nothing (no digest) follows.
-        return { body: { type, txn: null }, end };
-      }
+      const read = readCloseSessionTxnAsJute(bytes, start, end);
+      // null: end of input inside the record, a closeSession from before CloseSessionTxn
+      // was added: no body. ZooKeeper's stream is then exhausted, so no digest follows.
+      if (read === null) return { body: { type, txn: null }, end };
+      return { body: { type, txn: read.txn }, end: read.end };
+    }
     default: {
       const body = readBody(r, type);
       return { body, end: r.offset };
@@ -312,6 +311,42 @@ export function decodeTxnBody(type: number, bytes: Buffer, options: TxnReadOptio
     throw new DecodeError(`${bytes.length - end} unexpected trailing bytes after txn body`, end);
   }
   return body;
+}
+
+/**
+ * jute's BinaryInputArchive refuses a string or buffer length below -1 or above
+ * jute.maxbuffer + zookeeper.jute.maxbuffer.extrasize, and the extra size defaults to
+ * jute.maxbuffer itself: 2 * 0xfffff.
+ */
+const JUTE_TOTAL_BUFFER_BYTES_DEFAULT = 2 * 0xfffff;
+
+/**
+ * CloseSessionTxn read exactly as jute reads it, because SerializeUtils falls back to
+ * "no body" on EOFException only: returns null where jute hits the end of input, throws
+ * DecodeError where jute throws another IOException ("Unreasonable length"). A vector
+ * count below 0 is an empty vector and a null string (-1) reads as '' (ZooKeeper would
+ * hold a null and fail later deleting it).
+ */
+function readCloseSessionTxnAsJute(bytes: Buffer, start: number, end: number): { txn: CloseSessionTxn; end: number } | null {
+  let pos = start;
+  if (end - pos < 4) return null;
+  const count = bytes.readInt32BE(pos);
+  pos += 4;
+  const paths2Delete: string[] = [];
+  for (let i = 0; i < count; i++) {
+    if (end - pos < 4) return null;
+    const len = bytes.readInt32BE(pos);
+    pos += 4;
+    if (len === -1) {
+      paths2Delete.push('');
+      continue;
+    }
+    if (len < 0 || len > JUTE_TOTAL_BUFFER_BYTES_DEFAULT) throw new DecodeError(`Unreasonable length = ${len}`, pos - 4);
+    if (end - pos < len) return null;
+    paths2Delete.push(bytes.toString('utf8', pos, pos + len));
+    pos += len;
+  }
+  return { txn: { paths2Delete }, end: pos };
 }
 
 /** Read a body of a type that has no fallback (and, for multi, its sub-bodies). */

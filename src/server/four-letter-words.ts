@@ -3,6 +3,7 @@
  * This file holds the health and status words; the rest arrive with the operations
  * issue.
  */
+import path from 'node:path';
 import { zxidToHex, sessionIdToHex } from '../util/zxid.js';
 import type { ZooKeeperServer } from './zk-server.js';
 
@@ -59,6 +60,25 @@ export function runFourLetterWord(zk: ZooKeeperServer, word: string): string {
       return `Zookeeper version: ${VERSION}, ${BUILT_ON}\n` + srvrBody(zk);
     case 'stat':
       return `Zookeeper version: ${VERSION}, ${BUILT_ON}\nClients:\n` + consLines(zk) + '\n' + srvrBody(zk);
+    case 'conf': {
+      const st = zk.settings;
+      const dataDir = st.dataDir === '' ? '' : path.resolve(st.dataDir, 'version-2');
+      const dataLogDir = st.dataLogDir === '' ? dataDir : path.resolve(st.dataLogDir, 'version-2');
+      return (
+        `clientPort=${zk.clientAddress.port}\n` +
+        `secureClientPort=-1\n` +
+        `dataDir=${dataDir}\n` +
+        `dataDirSize=0\n` +
+        `dataLogDir=${dataLogDir}\n` +
+        `dataLogSize=0\n` +
+        `tickTime=${st.tickTimeMs}\n` +
+        `maxClientCnxns=${st.maxClientCnxns}\n` +
+        `minSessionTimeout=${st.minSessionTimeoutMs}\n` +
+        `maxSessionTimeout=${st.maxSessionTimeoutMs}\n` +
+        `clientPortListenBacklog=-1\n` +
+        `serverId=${st.serverId}\n`
+      );
+    }
     case 'cons':
       return consLines(zk) + '\n';
     case 'srst':
@@ -88,6 +108,6 @@ export function runFourLetterWord(zk: ZooKeeperServer, word: string): string {
       return lines.map(([k, v]) => `${k}\t${v}`).join('\n') + '\n';
     }
     default:
-      return `${word} is not yet available in zookeeper-ts; available: ruok, srvr, stat, cons, mntr, isro, srst\n`;
+      return `${word} is not yet available in zookeeper-ts; available: ruok, srvr, stat, conf, cons, mntr, isro, srst\n`;
   }
 }

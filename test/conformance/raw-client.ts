@@ -43,6 +43,7 @@ import {
   type CheckVersionRequest,
   type GetChildrenRequest,
   type GetDataRequest,
+  type MultiHeader,
   type Stat,
   type WatcherEvent,
 } from '../../src/jute/records.gen.js';
@@ -444,7 +445,7 @@ export function writeMulti(w: JuteWriter, ops: readonly MultiOpRecord[]): void {
   writeMultiHeader(w, { type: -1, done: true, err: -1 });
 }
 
-export type MultiResult =
+export type MultiResult = (
   | { type: typeof OpCode.create; path: string }
   | { type: typeof OpCode.create2; path: string; stat: Stat }
   | { type: typeof OpCode.delete }
@@ -452,42 +453,53 @@ export type MultiResult =
   | { type: typeof OpCode.setData; stat: Stat }
   | { type: typeof OpCode.getChildren; children: string[] }
   | { type: typeof OpCode.getData; data: Buffer | null; stat: Stat }
-  | { type: typeof OpCode.error; err: number; headerErr: number };
+  | { type: typeof OpCode.error; err: number }
+) & {
+  /** the err field of this result's MultiHeader */
+  headerErr: number;
+};
 
-/** MultiResponse.deserialize; throws DecodeError on anything else. */
-export function readMultiResponse(r: JuteReader): MultiResult[] {
-  const out: MultiResult[] = [];
+export interface MultiResponse {
+  results: MultiResult[];
+  /** the terminating MultiHeader (Apache: {-1, true, -1}) */
+  end: MultiHeader;
+}
+
+/** MultiResponse.deserialize; throws on anything else. */
+export function readMultiResponse(r: JuteReader): MultiResponse {
+  const results: MultiResult[] = [];
   for (;;) {
     const h = readMultiHeader(r);
-    if (h.done) return out;
+    if (h.done) return { results, end: h };
+    const headerErr = h.err;
     switch (h.type) {
       case OpCode.create:
-        out.push({ type: OpCode.create, path: readCreateResponse(r).path });
+        results.push({ type: OpCode.create, path: readCreateResponse(r).path, headerErr });
         break;
       case OpCode.create2: {
         const c = readCreate2Response(r);
-        out.push({ type: OpCode.create2, path: c.path, stat: c.stat });
+        results.push({ type: OpCode.create2, path: c.path, stat: c.stat, headerErr });
         break;
       }
       case OpCode.delete:
-        out.push({ type: OpCode.delete });
+        results.push({ type: OpCode.delete, headerErr });
         break;
       case OpCode.check:
-        out.push({ type: OpCode.check });
+        results.push({ type: OpCode.check, headerErr });
         break;
       case OpCode.setData:
-        out.push({ type: OpCode.setData, stat: readSetDataResponse(r).stat });
+        results.push({ type: OpCode.setData, stat: readSetDataResponse(r).stat, headerErr });
         break;
       case OpCode.getChildren:
-        out.push({ type: OpCode.getChildren, children: readGetChildrenResponse(r).children });
+        results.push({ type: OpCode.getChildren, children: readGetChildrenResponse(r).children, headerErr });
         break;
       case OpCode.getData: {
         const g = readGetDataResponse(r);
-        out.push({ type: OpCode.getData, data: g.data, stat: g.stat });
+        results.push({ type: OpCode.getData, data: g.data, stat: g.stat, headerErr });
         break;
       }
       case OpCode.error:
-        out.push({ type: OpCode.error, err: readErrorResponse(r).err, headerErr: h.err });
+        results.push({ type: OpCode.error, err: readErrorResponse(r).err, headerErr });
         break;
       default:
         throw new Error(`invalid type ${h.type} in MultiResponse`);

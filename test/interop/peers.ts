@@ -24,7 +24,7 @@ export const ALL_TARGETS: readonly Target[] = ['apache', 'ours'];
  * Default list of targets the interop tests register. Flip to 'apache,ours'
  * once bin/zk-server.js exists. Overridden by env ZK_INTEROP_TARGETS.
  */
-export const DEFAULT_INTEROP_TARGETS = 'apache';
+export const DEFAULT_INTEROP_TARGETS = 'apache,ours';
 
 /** Targets enabled for this run (env ZK_INTEROP_TARGETS, comma separated). */
 export function enabledTargets(): Target[] {
@@ -79,6 +79,7 @@ function apacheClasspath(): string {
 // Process bookkeeping: kill everything we started if the test process exits
 // ---------------------------------------------------------------------------
 
+/** pids (servers) and negated pids (process groups of client tools) to SIGKILL if we exit early */
 const livePids = new Set<number>();
 /** temp dirs of running servers, removed (best effort) if we exit without stop() */
 const liveDirs = new Set<string>();
@@ -453,23 +454,30 @@ export interface RunOptions {
   mergeStderr?: boolean;
 }
 
-/** Run a command to completion with a bounded deadline (SIGKILL by pid on timeout). */
+/**
+ * Run a command to completion with a bounded deadline. The command gets its
+ * own process group (detached), so a timeout can SIGKILL the whole group by
+ * its id (-pid): zkCli.sh is a bash script whose java child would otherwise
+ * survive, keep our pipes open and hang us.
+ */
 export function runProcess(command: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((res, rej) => {
     const child = spawn(command, args, {
       cwd: opts.cwd ?? tmpdir(),
       env: opts.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
-    if (child.pid !== undefined) track(child.pid);
+    const group = child.pid === undefined ? undefined : -child.pid;
+    if (group !== undefined) track(group);
     const timer = setTimeout(() => {
       timedOut = true;
-      if (child.pid !== undefined) {
+      if (group !== undefined) {
         try {
-          process.kill(child.pid, 'SIGKILL');
+          process.kill(group, 'SIGKILL');
         } catch {
           /* gone */
         }
@@ -483,7 +491,7 @@ export function runProcess(command: string, args: string[], opts: RunOptions = {
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (child.pid !== undefined) livePids.delete(child.pid);
+      if (group !== undefined) livePids.delete(group);
       res({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), code, timedOut });
     });
     child.stdin?.on('error', () => undefined); // EPIPE if the tool exits early

@@ -134,7 +134,7 @@ let arb = head + `/* eslint-disable */\nimport fc from 'fast-check';\nimport typ
 for (const r of records) {
   arb += `export const arb${r.name}: fc.Arbitrary<R.${r.name}> = fc.record({\n`;
   for (const f of r.fields) arb += `  ${f.name}: ${arbExpr(f.type)},\n`;
-  arb += `});\n\n`;
+  arb += `}, { noNullPrototype: true });\n\n`;
 }
 arb += `export const recordArbitraries = {\n`;
 for (const r of records) arb += `  ${r.name}: arb${r.name} as fc.Arbitrary<unknown>,\n`;
