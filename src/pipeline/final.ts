@@ -93,7 +93,8 @@ export class FinalStage {
     private readonly db: FinalDb,
     private readonly sessions: FinalSessions,
     private readonly config: FinalConfig,
-    private readonly monotonicMs: () => number = () => performance.now(),
+    /** The same monotonic clock the session tracker runs on. */
+    private readonly monotonicMs: () => number,
   ) {}
 
   /** Apply (for writes) and answer one request. */

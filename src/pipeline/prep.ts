@@ -328,7 +328,8 @@ export class Prep {
         break;
       }
       case OpCode.createSession:
-        txn = { type, txn: { timeOut: req.sessionTimeoutMs ?? 0 } };
+        // From a connect, the negotiated timeout; from a client-sent createSession, the int in its body (as ZooKeeper).
+        txn = { type, txn: { timeOut: req.sessionTimeoutMs ?? (Buffer.isBuffer(record) ? new JuteReader(record).readInt() : 0) } };
         break;
       case OpCode.closeSession: {
         const es = new Set(this.tree.ephemerals(req.sessionId));
@@ -399,7 +400,7 @@ export class Prep {
     if (ephemeralKindOf(parent.stat!.ephemeralOwner, this.#ephemeralOptions) === 'NORMAL') {
       throw new KeeperError(Err.NOCHILDRENFOREPHEMERALS, path);
     }
-    const newCversion = parentCVersion + 1;
+    const newCversion = (parentCVersion + 1) | 0; // a Java int
     let txn: TxnBody;
     if (type === OpCode.createContainer) txn = { type, txn: { path, data: r.data, acl, parentCVersion: newCversion } };
     else if (type === OpCode.createTTL) txn = { type, txn: { path, data: r.data, acl, parentCVersion: newCversion, ttl: r.ttl } };

@@ -36,6 +36,15 @@ import { ZkDatabase } from './zk-database.js';
 import { fourLetterWordNames, runFourLetterWord } from './four-letter-words.js';
 import type { ServerSettings } from './settings.js';
 
+/** Request.isValid: the request types a client may send (notification and check may not). */
+const VALID_REQUEST_TYPES: ReadonlySet<number> = new Set([
+  OpCode.closeSession, OpCode.create, OpCode.create2, OpCode.createTTL, OpCode.createContainer, OpCode.createSession,
+  OpCode.delete, OpCode.deleteContainer, OpCode.exists, OpCode.getACL, OpCode.getChildren, OpCode.getAllChildrenNumber,
+  OpCode.getChildren2, OpCode.getData, OpCode.getEphemerals, OpCode.multi, OpCode.multiRead, OpCode.ping, OpCode.reconfig,
+  OpCode.setACL, OpCode.setData, OpCode.setWatches, OpCode.setWatches2, OpCode.sync, OpCode.checkWatches,
+  OpCode.removeWatches, OpCode.addWatch, OpCode.whoAmI,
+]);
+
 /** The owner of every request from a directly connected client (ServerCnxn.me). */
 const LOCAL_OWNER = Object.freeze({ owner: 'local' });
 
@@ -146,7 +155,7 @@ export class ZooKeeperServer implements ClientHandler {
     this.final = new FinalStage(this.db, this.sessions, {
       skipACL: settings.skipACL,
       closeSessionConnections: (id) => this.#closeSessionConnections(id),
-    });
+    }, monotonicMs);
   }
 
   get mode(): 'standalone' {
@@ -364,8 +373,19 @@ export class ZooKeeperServer implements ClientHandler {
       cnxn.conn.close();
       return;
     }
+    if (!VALID_REQUEST_TYPES.has(h.type)) {
+      // ZooKeeperServer.submitRequestNow -> UnimplementedRequestProcessor: answer and close.
+      this.log.warn('ZooKeeperServer', `Received packet at server of unknown type ${h.type} from /${cnxn.remoteAddress}:${cnxn.conn.remotePort}; closing the connection`);
+      this.sessions.touchWithTimeout(cnxn.sessionId, cnxn.sessionTimeoutMs, monotonicMs());
+      cnxn.sendReply(h.xid, -1, Err.UNIMPLEMENTED, null);
+      cnxn.conn.close();
+      return;
+    }
     cnxn.outstanding++;
-    this.submit(newRequest({ sessionId: cnxn.sessionId, cxid: h.xid, type: h.type, body: Buffer.from(body), authInfo: cnxn.authInfo.slice(), owner: LOCAL_OWNER, origin: cnxn }));
+    // ZooKeeper reads a deleteContainer path from the whole packet, header included, so a
+    // client-sent one always fails with BadArguments; only the container manager's succeed.
+    const requestBody = h.type === OpCode.deleteContainer ? frame : body;
+    this.submit(newRequest({ sessionId: cnxn.sessionId, cxid: h.xid, type: h.type, body: Buffer.from(requestBody), authInfo: cnxn.authInfo.slice(), owner: LOCAL_OWNER, origin: cnxn }));
   }
 
   // ---- the request chain -----------------------------------------------------
@@ -374,7 +394,8 @@ export class ZooKeeperServer implements ClientHandler {
   submit(req: Request): void {
     const now = monotonicMs();
     if (req.origin !== null && req.type !== OpCode.createSession) {
-      this.sessions.touch(req.sessionId, now);
+      // ZooKeeperServer.touch(cnxn): with the timeout negotiated on this connection.
+      this.sessions.touchWithTimeout(req.sessionId, (req.origin as ServerCnxn).sessionTimeoutMs, now);
     }
     this.prep.prep(req, Date.now());
     this.#inFlight++;

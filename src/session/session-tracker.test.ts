@@ -11,7 +11,8 @@ describe('ExpiryQueue', () => {
     const q = new ExpiryQueue<string>(100, 0);
     assert.equal(q.update('a', 250, 1000), 1300); // 1250 -> bucket ending at 1300
     assert.equal(q.update('b', 200, 1000), 1300); // exactly on a boundary still moves to the next
-    assert.equal(q.update('c', 1, 1099), 1100);
+    assert.equal(q.update('c', 1, 1098), 1100);
+    assert.equal(q.update('e', 1, 1099), 1200);
     assert.equal(q.update('d', 0, 0), 100);
   });
 

@@ -596,8 +596,17 @@ export class DataTree {
    * returns them (a clone of its HashSet). Empty if none.
    */
   getEphemerals(sessionId: bigint): string[] {
+    return this.cloneEphemerals(sessionId).javaOrder();
+  }
+
+  /**
+   * DataTree.getEphemerals(sessionId) as the Java set it returns: a clone the caller may
+   * change. Prep builds closeSession's paths2Delete from it (adding and removing the
+   * in-flight changes), and its javaOrder() is then the order ZooKeeper writes them in.
+   */
+  cloneEphemerals(sessionId: bigint): JavaStringSet {
     const set = this.#ephemerals.get(sessionId);
-    return set === undefined ? [] : set.javaCloneOrder();
+    return set === undefined ? new JavaStringSet() : set.clone();
   }
 
   /** Sessions the tree holds ephemerals for (including any whose set has emptied). */

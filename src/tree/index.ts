@@ -26,4 +26,4 @@ export {
   type EphemeralTypeOptions,
 } from './ephemeral-type.js';
 export { Quotas, StatsTrack, PathTrie, QuotaError, quotaStatPath, quotaLimitPath, trimQuotaPath } from './quota.js';
-export { JavaStringSet, javaStringHash, javaHashOrder } from './java-hash-order.js';
+export { JavaStringSet, javaStringHash, javaHashOrder, javaCopyCapacity } from './java-hash-order.js';

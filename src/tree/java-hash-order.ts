@@ -131,14 +131,19 @@ export class JavaStringSet implements Iterable<string> {
   }
 
   /**
-   * The members in the order a clone() of the Java set iterates them (DataTree.getEphemerals
-   * returns a clone): the clone is re-sized for its size and filled in the original's order.
+   * HashSet.clone(): a copy sized for its size (capacity 16 if empty) and filled in this
+   * set's Java order, so that it, and whatever is later added to it, iterates as the
+   * Java clone would.
    */
-  javaCloneOrder(): string[] {
+  clone(): JavaStringSet {
     const source = this.javaOrder();
-    if (source.length === 0) return source;
-    const clone = new JavaStringSet(javaCopyCapacity(source.length));
-    for (const s of source) clone.add(s);
-    return clone.javaOrder();
+    const copy = new JavaStringSet(source.length === 0 ? 16 : javaCopyCapacity(source.length));
+    for (const s of source) copy.add(s);
+    return copy;
+  }
+
+  /** The members in the order a clone() of the Java set iterates them (DataTree.getEphemerals returns a clone). */
+  javaCloneOrder(): string[] {
+    return this.clone().javaOrder();
   }
 }

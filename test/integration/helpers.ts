@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -161,8 +161,9 @@ function spawnServer(cfgPath: string): ChildProcess {
 }
 
 /** Run the server on `cfgLines` and collect everything until it exits on its own. */
-export async function runServerToExit(cfgLines: string[], timeoutMs = 10000): Promise<RunResult & { cfgPath: string }> {
+export async function runServerToExit(cfgLines: string[], timeoutMs = 10000): Promise<RunResult & { cfgPath: string; cfgText: string }> {
   const { dir, cfgPath } = await writeTempConfig(cfgLines);
+  const cfgText = await readFile(cfgPath, 'utf8');
   try {
     const child = spawnServer(cfgPath);
     let stdout = '';
@@ -171,7 +172,7 @@ export async function runServerToExit(cfgLines: string[], timeoutMs = 10000): Pr
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     try {
       const [code, signal] = (await within(timeoutMs, 'the server process to exit', once(child, 'exit'))) as [number | null, NodeJS.Signals | null];
-      return { code, signal, stdout, stderr, cfgPath };
+      return { code, signal, stdout, stderr, cfgPath, cfgText };
     } finally {
       if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
     }
@@ -307,11 +308,17 @@ export class RawClient {
   /** Whether the server ended the connection (we saw its FIN before we ended ours). */
   serverEnded = false;
   #ended = false;
+  #isClosed = false;
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
     socket.setMaxListeners(0);
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.#isClosed = true;
+        resolve();
+      }),
+    );
     socket.on('error', () => {
       /* a reset shows as close */
     });
@@ -357,6 +364,10 @@ export class RawClient {
     if (f !== undefined) return Promise.resolve(f);
     return new Promise((resolve, reject) => {
       const onClose = (): void => reject(new Error('connection closed before a frame arrived'));
+      if (this.#isClosed) {
+        onClose();
+        return;
+      }
       this.socket.once('close', onClose);
       this.#frameWaiter = () => {
         this.socket.off('close', onClose);
@@ -419,6 +430,10 @@ export class RawClient {
       `the reply to xid ${xid}`,
       new Promise<Reply>((resolve, reject) => {
         const onClose = (): void => reject(new Error(`connection closed before the reply to xid ${xid}`));
+        if (this.#isClosed) {
+          onClose();
+          return;
+        }
         this.socket.once('close', onClose);
         this.#pending.set(xid, (r) => {
           this.socket.off('close', onClose);
