@@ -110,12 +110,11 @@ export class JuteReader {
     return b;
   }
 
-  /** The element count of a vector; null (-1) reads as 0. */
+  /** The element count of a vector; null (-1), and any negative count, reads as 0 (as jute's BinaryIndex). */
   readVectorLength(): number {
     const start = this.#pos;
     const len = this.readInt();
-    if (len === -1) return 0;
-    if (len < 0) throw new DecodeError(`negative vector length ${len}`, start);
+    if (len < 0) return 0;
     // Every element takes at least one byte, so a count beyond the bytes left is a lie.
     if (len > this.#end - this.#pos || len > MAX_VECTOR_LENGTH) {
       throw new DecodeError(`vector length ${len} exceeds the ${this.#end - this.#pos} bytes left`, start);

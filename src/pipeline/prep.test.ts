@@ -14,7 +14,7 @@ import {
 } from '../jute/records.gen.js';
 import type { TxnBody } from '../jute/txn.js';
 import { validatePath } from '../tree/path.js';
-import { Prep, type NodeState, type PrepSessions, type PrepTree } from './prep.js';
+import { Prep, type EphemeralSet, type NodeState, type PrepSessions, type PrepTree } from './prep.js';
 import { newRequest, type Request } from './request.js';
 
 const WORLD: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
@@ -49,8 +49,9 @@ class FakeTree implements PrepTree {
     return { stat: n.stat, data: n.data, acl: WORLD, childCount };
   }
 
-  ephemerals(sessionId: bigint): Iterable<string> {
-    return [...this.nodes].filter(([, n]) => n.stat.ephemeralOwner === sessionId).map(([p]) => p);
+  ephemerals(sessionId: bigint): EphemeralSet {
+    const set = new Set([...this.nodes].filter(([, n]) => n.stat.ephemeralOwner === sessionId).map(([p]) => p));
+    return Object.assign(set, { javaOrder: () => [...set] });
   }
 
   isSpecialPath(path: string): boolean {

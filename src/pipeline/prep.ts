@@ -38,11 +38,19 @@ export interface NodeState {
 /** The committed tree, as prep reads it. */
 export interface PrepTree {
   nodeState(path: string): NodeState | undefined;
-  ephemerals(sessionId: bigint): Iterable<string>;
+  /** A copy of the session's ephemeral paths, as a set in ZooKeeper's HashSet order. */
+  ephemerals(sessionId: bigint): EphemeralSet;
   /** Paths clients may not delete (/, /zookeeper, /zookeeper/quota, /zookeeper/config). */
   isSpecialPath(path: string): boolean;
   /** PathUtils.validatePath: throws an Error with ZooKeeper's message. */
   validatePath(path: string): void;
+}
+
+export interface EphemeralSet extends Iterable<string> {
+  add(path: string): unknown;
+  delete(path: string): unknown;
+  /** Iteration order of Java's HashSet, which CloseSessionTxn.paths2Delete follows. */
+  javaOrder(): string[];
 }
 
 /** The session checks prep makes, as SessionTracker. */
@@ -332,18 +340,19 @@ export class Prep {
         txn = { type, txn: { timeOut: req.sessionTimeoutMs ?? (Buffer.isBuffer(record) ? new JuteReader(record).readInt() : 0) } };
         break;
       case OpCode.closeSession: {
-        const es = new Set(this.tree.ephemerals(req.sessionId));
+        const es = this.tree.ephemerals(req.sessionId);
         for (const c of this.#changes) {
           if (c.stat === null) es.delete(c.path);
           else if (c.stat.ephemeralOwner === req.sessionId) es.add(c.path);
         }
-        for (const p of es) {
+        const paths2Delete = es.javaOrder();
+        for (const p of paths2Delete) {
           const parentPath = this.#parentAndValidate(p);
           const parent = this.#record(parentPath);
           this.#add({ ...parent, zxid, stat: { ...parent.stat!, pzxid: zxid } });
           this.#add({ zxid, path: p, stat: null, childCount: 0, acl: [], data: null });
         }
-        txn = { type, txn: { paths2Delete: [...es] } };
+        txn = { type, txn: { paths2Delete } };
         this.sessions.setClosing(req.sessionId);
         break;
       }

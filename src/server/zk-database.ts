@@ -32,7 +32,7 @@ export class ZkDatabase implements FinalDb {
   }
 
   get watchCount(): number {
-    return this.tree.watchesSummary().totalWatches;
+    return this.tree.watchCount;
   }
 
   get ephemeralCount(): number {
@@ -42,7 +42,7 @@ export class ZkDatabase implements FinalDb {
   }
 
   get approximateDataSize(): number {
-    return this.tree.approximateDataSize();
+    return this.tree.cachedApproximateDataSize;
   }
 
   get txnCount(): number {
@@ -62,7 +62,7 @@ export class ZkDatabase implements FinalDb {
         if (n === undefined) return undefined;
         return { stat: n.stat, data: n.data, acl: tree.getACL(n), childCount: n.numChildren };
       },
-      ephemerals: (sessionId) => tree.getEphemerals(sessionId),
+      ephemerals: (sessionId) => tree.cloneEphemerals(sessionId),
       isSpecialPath: (path) => SPECIAL_PATHS.has(path),
       validatePath: (path) => validatePath(path),
     };
@@ -127,6 +127,11 @@ export class ZkDatabase implements FinalDb {
     this.tree.removeWatcherEverywhere(watcher as TreeWatcher);
   }
 
+  /**
+   * Containers and TTL nodes to reap. ZooKeeper's ContainerManager paces deletes at
+   * maxPerMinute; checks run once a minute by default, so taking at most maxPerMinute per
+   * check keeps that rate.
+   */
   containerCandidates(nowMs: number, maxPerMinute: number): string[] {
     return this.tree.getContainerCandidates(nowMs).slice(0, maxPerMinute);
   }
