@@ -40,6 +40,8 @@ export class ClientConnection {
   packetsSent = 0;
   #closed = false;
   #sawFirstFrame = false;
+  /** Bytes of a first packet shorter than four bytes, until the rest arrives. */
+  #head: Buffer | null = null;
   #pausedByBacklog = false;
   #pausedByServer = false;
   #decoder: FrameDecoder;
@@ -72,13 +74,21 @@ export class ClientConnection {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
-    if (!this.#sawFirstFrame && this.#decoder.pendingBytes === 0 && chunk.length >= 4) {
-      const word = chunk.toString('latin1', 0, 4);
+    if (!this.#sawFirstFrame) {
+      // The first four bytes are either a frame length or a four-letter word; wait for all four.
+      const head = this.#head === null ? chunk : Buffer.concat([this.#head, chunk]);
+      if (head.length < 4) {
+        this.#head = head;
+        return;
+      }
+      this.#head = null;
+      this.#sawFirstFrame = true;
+      const word = head.toString('latin1', 0, 4);
       if (this.listener.options.fourLetterWords.has(word)) {
-        this.#sawFirstFrame = true;
         this.listener.handler.onFourLetterWord(this, word);
         return;
       }
+      chunk = head;
     }
     this.#decoder.push(chunk);
     for (;;) {
@@ -94,7 +104,6 @@ export class ClientConnection {
         throw e;
       }
       if (frame === undefined) return;
-      this.#sawFirstFrame = true;
       this.packetsReceived++;
       this.listener.handler.onFrame(this, frame);
       if (this.#closed) return;
