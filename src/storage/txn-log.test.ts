@@ -467,9 +467,11 @@ describe('write then read', () => {
       const body: TxnBody = { type: OpCode.setData, txn: { path: '/big', data: Buffer.alloc(10 * KB, 0xff), version: i } };
       return { hdr: header(zx(i), body.type), body, digest: null };
     };
+    assert.equal(w.currentFileSizeBytes, 0);
     w.append(big(1).hdr, big(1).body);
     await w.flush();
     assert.equal((await stat(path)).size, 16 + PREALLOC);
+    assert.equal(w.currentFileSizeBytes, 16 + PREALLOC);
     let i = 2;
     // Grow past the first block: 16 + 2 blocks once a write starts within 4 KiB of its end.
     while ((await stat(path)).size === 16 + PREALLOC) {
@@ -1042,7 +1044,7 @@ describe('lastLoggedZxid', () => {
 // Apache ZooKeeper reads our files
 // ---------------------------------------------------------------------------
 
-const JAVA = existsSync('/usr/bin/java') ? '/usr/bin/java' : 'java';
+const JAVA = process.env['ZK_INTEROP_JAVA'] ?? (existsSync('/usr/bin/java') ? '/usr/bin/java' : 'java');
 const ZK_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/zookeeper-jute.jar'];
 const SLF4J_NOP = '/usr/share/java/slf4j-nop.jar';
 

@@ -27,16 +27,17 @@
  * less:
  * - A torn tail is damage after which nothing valid follows, in this file or any later
  *   one: a record cut short by the end of the file, a bad length, a missing 0x42, a
- *   checksum mismatch, a zero record header followed by stray bytes, or a last file
- *   whose header never reached the disk. It can only be the unsynced end of the last
- *   flush, never acknowledged, so it is reported (file and offset) and cut away.
+ *   checksum mismatch, a zero record header followed by stray bytes, or last files
+ *   whose header or first record never reached the disk. It can only be the unsynced
+ *   end of the last flush, never acknowledged, so it is reported (file and offset) and
+ *   cut away.
  * - Damage followed by a valid record, a bad file header, an undecodable entry with a
  *   good checksum, or zxids out of order or with a gap, could be the loss of committed
  *   txns: reading throws CorruptTxnLogError, which names the file, the offset, what was
  *   found and what to do.
  */
 import { open as fsOpen, readdir, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DecodeError, JuteReader, JuteWriter } from '../jute/io.js';
 import { type TxnDigest, type TxnHeader, readTxnHeader, writeTxnDigest, writeTxnHeader } from '../jute/records.gen.js';
@@ -485,6 +486,17 @@ export class TxnLogWriter implements TxnLogAppender {
     return this.#rolled ? null : this.#segments[this.#segments.length - 1]!.path;
   }
 
+  /**
+   * The size of the current file, padding included, as of the last flush (FileTxnLog
+   * getCurrentLogSize, which zookeeper.txnLogSizeLimitInKb is checked against); 0 if
+   * the next append starts a new file.
+   */
+  get currentFileSizeBytes(): number {
+    if (this.#rolled) return 0;
+    const seg = this.#segments[this.#segments.length - 1]!;
+    return seg.handle === null ? 0 : Math.max(seg.fileSizeBytes, seg.durableBytes);
+  }
+
   append(hdr: TxnHeader, body: TxnBody, digest: TxnDigest | null = null): void {
     this.#checkAppend(hdr.zxid);
     this.#enqueue(encodeRecordWith(this.#encoder, hdr, body, digest), hdr.zxid);
@@ -592,13 +604,13 @@ export class TxnLogWriter implements TxnLogAppender {
     let size = paddedFileSize(Math.max(start, FILE_HEADER_BYTES), sizeBefore, this.#preAllocSizeBytes);
     if (this.#preAllocSizeBytes > 0 && end > size) size = paddedFileSize(end, size, this.#preAllocSizeBytes);
     assert(this.#preAllocSizeBytes === 0 || size >= end, `txn log padding: file size ${size} below the data end ${end}`);
+    let sync: TxnLogSync | null = null;
     try {
       if (size !== sizeBefore) {
         await step(seg.path, 'pad', () => writeFully(handle, ZERO_BYTE, size - 1));
         seg.fileSizeBytes = size;
       }
       await step(seg.path, 'write', () => writeFully(handle, data, start));
-      let sync: TxnLogSync | null = null;
       if (this.#forceSync) {
         const t0 = this.#nowMs();
         await step(seg.path, 'sync', () => handle.datasync());
@@ -609,21 +621,21 @@ export class TxnLogWriter implements TxnLogAppender {
         }
         sync = { file: seg.path, durationMs, fileSizeBytes: Math.max(seg.fileSizeBytes, end), records, bytes: data.length };
       }
-      // Durable: only now do the chunks leave the queue.
-      assert(seg.chunks[count - 1] === chunks[count - 1], 'txn log queue changed under a flush');
-      seg.chunks.splice(0, count);
-      seg.durableBytes = end;
-      this.#pendingRecords -= records;
-      const lastZxid = chunks[count - 1]!.zxid;
-      if (lastZxid > this.#durableZxid) this.#durableZxid = lastZxid;
-      if (sync !== null) this.#onSync?.(sync);
-      return { records, bytes: data.length, sync };
     } catch (e) {
       // A failed fdatasync may have dropped the dirty pages (and the pad byte with
       // them): the retry rewrites the data and pads again.
       seg.fileSizeBytes = sizeBefore;
       throw e;
     }
+    // Durable: only now do the chunks leave the queue.
+    assert(seg.chunks[count - 1] === chunks[count - 1], 'txn log queue changed under a flush');
+    seg.chunks.splice(0, count);
+    seg.durableBytes = end;
+    this.#pendingRecords -= records;
+    const lastZxid = chunks[count - 1]!.zxid;
+    if (lastZxid > this.#durableZxid) this.#durableZxid = lastZxid;
+    if (sync !== null) this.#onSync?.(sync);
+    return { records, bytes: data.length, sync };
   }
 }
 
@@ -1173,13 +1185,13 @@ function checkContinuity(file: string, offset: number, zxid: number, fromZxid: n
  * Log `tail.message` as a warning.
  */
 export async function truncateTornTail(tail: TornTail): Promise<void> {
-  for (const path of tail.laterFiles) await unlink(path);
+  for (const path of tail.laterFiles) await removeLogFile(path);
   if (tail.removeFile) {
-    await unlink(tail.file);
+    await removeLogFile(tail.file);
   } else {
     await cutFile(tail.file, tail.offset);
   }
-  await nodeTxnLogFs.syncDir(dirOf(tail.file));
+  await nodeTxnLogFs.syncDir(dirname(tail.file));
 }
 
 /** Truncate a file at `offset` and zero it back to its size: the padding after the last record. */
@@ -1196,8 +1208,13 @@ async function cutFile(path: string, offset: number): Promise<void> {
   }
 }
 
-function dirOf(path: string): string {
-  return join(path, '..');
+/** Remove a file; one already gone is fine (a repair that stopped half way is run again). */
+async function removeLogFile(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw e;
+  }
 }
 
 /** What truncateLog removed. */
@@ -1233,7 +1250,7 @@ export async function truncateLog(dir: string, zxid: number, options: TxnLogRead
     const i = files.findIndex((f) => f.path === stop.file);
     laterThan = i;
     if (stop.offset <= FILE_HEADER_BYTES) {
-      await unlink(stop.file);
+      await removeLogFile(stop.file);
       removedFiles.push(stop.file);
     } else {
       await cutFile(stop.file, stop.offset);
@@ -1248,7 +1265,7 @@ export async function truncateLog(dir: string, zxid: number, options: TxnLogRead
   }
   if (laterThan >= 0) {
     for (const f of files.slice(laterThan + 1)) {
-      await unlink(f.path);
+      await removeLogFile(f.path);
       removedFiles.push(f.path);
     }
   }
