@@ -7,6 +7,8 @@ import { ConfigError, loadConfig, resolveConfigPath, type ServerConfig } from '.
 import { stdoutLogger, type Logger } from '../server/log.js';
 import { defaultSettings, type ServerSettings } from '../server/settings.js';
 import { ZooKeeperServer } from '../server/zk-server.js';
+import { restore, StorageError, type RestoredState } from '../storage/file-txn-snap-log.js';
+import { fsyncWarning, TxnLogError } from '../storage/txn-log.js';
 
 export function settingsFromConfig(cfg: ServerConfig): ServerSettings {
   const prop = (k: string, d: number): number => {
@@ -32,6 +34,13 @@ export function settingsFromConfig(cfg: ServerConfig): ServerSettings {
     containerMaxPerMinute: prop('znode.container.maxPerMinute', 10000),
     dataDir: cfg.dataDir,
     dataLogDir: cfg.dataLogDir,
+    preAllocSizeBytes: cfg.preAllocSizeBytes,
+    forceSync: cfg.forceSync,
+    fsyncWarningThresholdMs: cfg.fsyncWarningThresholdMs,
+    snapCount: cfg.snapCount,
+    autopurgeSnapRetainCount: cfg.autopurgeSnapRetainCount,
+    // Unlike ZooKeeper, purging is on by default (every 24 h) unless purgeInterval is set.
+    autopurgePurgeIntervalHours: cfg.autopurgePurgeIntervalExplicit ? Math.max(0, cfg.autopurgePurgeIntervalHours) : 24,
     properties: cfg.properties,
   });
 }
@@ -62,7 +71,34 @@ async function startForeground(arg: string | undefined): Promise<void> {
   }
   log.setMyid(cfg.myid);
   log.info('ZooKeeperServerMain', 'Starting server');
-  const server = new ZooKeeperServer(settingsFromConfig(cfg), log);
+  const settings = settingsFromConfig(cfg);
+  if (!settings.forceSync) {
+    log.warn('ZooKeeperServerMain', 'forceSync=no: writes are acknowledged before they reach the disk, so a crash or power loss can lose acknowledged writes. Set forceSync=yes (the default) unless you accept that.');
+  }
+  let restored: RestoredState;
+  try {
+    restored = await restore({
+      dataDir: settings.dataDir,
+      dataLogDir: settings.dataLogDir,
+      preAllocSizeBytes: settings.preAllocSizeBytes,
+      forceSync: settings.forceSync,
+      tree: { extendedTypesEnabled: settings.extendedTypesEnabled },
+      warn: (m) => log.warn('FileTxnSnapLog', m),
+      info: (m) => log.info('FileTxnSnapLog', m),
+      onSync: (sync) => {
+        const w = fsyncWarning(sync, settings.fsyncWarningThresholdMs);
+        if (w !== null) log.warn('SyncRequestProcessor', w);
+      },
+    });
+  } catch (e) {
+    if (e instanceof StorageError || e instanceof TxnLogError) {
+      log.error('ZooKeeperServerMain', `Unable to load the database: ${e.message}`);
+      process.stderr.write(`${e.message}\n`);
+      process.exit(3);
+    }
+    throw e;
+  }
+  const server = new ZooKeeperServer(settings, log, restored);
   try {
     await server.start();
   } catch (e) {

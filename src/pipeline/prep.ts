@@ -112,6 +112,13 @@ export class Prep {
     return ++this.#lastZxid;
   }
 
+  /** Forget every change in flight and continue from `lastZxid` (after the log failed to take them). */
+  reset(lastZxid: number): void {
+    this.#changes.length = 0;
+    this.#changesForPath.clear();
+    this.#lastZxid = lastZxid;
+  }
+
   /** Drop change records applied up to `zxid` (FinalRequestProcessor's cleanup). */
   applied(zxid: number): void {
     while (this.#changes.length > 0 && this.#changes[0]!.zxid <= zxid) {

@@ -9,6 +9,8 @@ import {
   MAX_CLIENT_CNXNS_DEFAULT,
   MAX_SESSION_TIMEOUT_TICKS,
   MIN_SESSION_TIMEOUT_TICKS,
+  PREALLOC_SIZE_BYTES_DEFAULT,
+  SNAP_COUNT_DEFAULT,
   TICK_TIME_MS_DEFAULT,
 } from '../util/limits.js';
 
@@ -32,6 +34,17 @@ export interface ServerSettings {
   containerMaxPerMinute: number;
   dataDir: string;
   dataLogDir: string;
+  /** zookeeper.preAllocSize, in bytes. */
+  preAllocSizeBytes: number;
+  /** zookeeper.forceSync: fdatasync the log before acknowledging. */
+  forceSync: boolean;
+  /** zookeeper.fsync.warningthresholdms */
+  fsyncWarningThresholdMs: number;
+  /** zookeeper.snapCount */
+  snapCount: number;
+  autopurgeSnapRetainCount: number;
+  /** Hours between purges; 0 disables. */
+  autopurgePurgeIntervalHours: number;
   /** Everything else, for conf/envi. */
   properties: ReadonlyMap<string, string>;
 }
@@ -59,6 +72,12 @@ export function defaultSettings(overrides: Partial<ServerSettings> = {}): Server
     containerMaxPerMinute: 10000,
     dataDir: '',
     dataLogDir: '',
+    preAllocSizeBytes: PREALLOC_SIZE_BYTES_DEFAULT,
+    forceSync: true,
+    fsyncWarningThresholdMs: 1000,
+    snapCount: SNAP_COUNT_DEFAULT,
+    autopurgeSnapRetainCount: 3,
+    autopurgePurgeIntervalHours: 24,
     properties: new Map(),
     ...overrides,
   };

@@ -19,8 +19,8 @@ export class ZkDatabase implements FinalDb {
   readonly tree: DataTree;
   #txnCount = 0;
 
-  constructor(settings: Pick<ServerSettings, 'extendedTypesEnabled'>) {
-    this.tree = new DataTree({ extendedTypesEnabled: settings.extendedTypesEnabled });
+  constructor(settings: Pick<ServerSettings, 'extendedTypesEnabled'>, tree?: DataTree) {
+    this.tree = tree ?? new DataTree({ extendedTypesEnabled: settings.extendedTypesEnabled });
   }
 
   get lastProcessedZxid(): number {

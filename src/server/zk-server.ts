@@ -32,6 +32,8 @@ import { ClientListener, type ClientConnection, type ClientHandler } from '../tr
 import { sessionIdToHex, zxidToHex } from '../util/zxid.js';
 import { SESSION_PASSWORD_BYTES } from '../util/limits.js';
 import type { Logger } from './log.js';
+import type { RestoredState } from '../storage/file-txn-snap-log.js';
+import type { TxnLogWriter } from '../storage/txn-log.js';
 import { ZkDatabase } from './zk-database.js';
 import { fourLetterWordNames, runFourLetterWord } from './four-letter-words.js';
 import type { ServerSettings } from './settings.js';
@@ -117,6 +119,13 @@ export class ServerCnxn implements RequestOrigin {
   }
 }
 
+interface QueueItem {
+  req: Request;
+  receivedAtMs: number;
+  /** Position in the txn log's append order; 0 for requests that log nothing. */
+  seq: number;
+}
+
 export interface ServerStats {
   packetsReceived: number;
   packetsSent: number;
@@ -136,7 +145,7 @@ export class ZooKeeperServer implements ClientHandler {
   readonly startedAtMs = Date.now();
   readonly #cnxns = new Map<ClientConnection, ServerCnxn>();
   /** Prepped requests waiting for the final stage, in arrival order. */
-  readonly #queue: { req: Request; receivedAtMs: number }[] = [];
+  readonly #queue: QueueItem[] = [];
   #listener: ClientListener | null = null;
   #timer: NodeJS.Timeout | null = null;
   #containerTimer: NodeJS.Timeout | null = null;
@@ -144,13 +153,23 @@ export class ZooKeeperServer implements ClientHandler {
   #throttled = false;
   #running = false;
 
+  /** The txn log (null: state in memory only, for tests). */
+  readonly #txnLog: TxnLogWriter | null;
+  /** Sequence numbers of logged txns: appended, and covered by a completed flush. */
+  #appendedSeq = 0;
+  #durableSeq = 0;
+  #flushing = false;
+
   constructor(
     readonly settings: ServerSettings,
     readonly log: Logger,
+    restored: RestoredState | null = null,
   ) {
-    this.db = new ZkDatabase(settings);
+    this.db = new ZkDatabase(settings, restored?.tree);
+    this.#txnLog = restored?.writer ?? null;
     // Standalone servers make session ids with server id 1 (ZooKeeperServer.createSessionTrackerServerId).
     this.sessions = new SessionTracker(1, settings.tickTimeMs, monotonicMs());
+    for (const [id, timeoutMs] of restored?.sessions ?? []) this.sessions.addSession(id, timeoutMs, monotonicMs());
     this.prep = new Prep(this.db.prepTree(), this.sessions, { skipACL: settings.skipACL, extendedTypesEnabled: settings.extendedTypesEnabled }, this.db.lastProcessedZxid);
     this.final = new FinalStage(this.db, this.sessions, {
       skipACL: settings.skipACL,
@@ -205,6 +224,7 @@ export class ZooKeeperServer implements ClientHandler {
     if (this.#timer !== null) clearTimeout(this.#timer);
     if (this.#containerTimer !== null) clearInterval(this.#containerTimer);
     await this.#listener?.close();
+    await this.#txnLog?.close().catch((e: Error) => this.log.warn('ZooKeeperServer', `closing the txn log: ${e.message}`));
     this.log.info('ZooKeeperServer', 'shutting down');
   }
 
@@ -398,28 +418,104 @@ export class ZooKeeperServer implements ClientHandler {
       this.sessions.touchWithTimeout(req.sessionId, (req.origin as ServerCnxn).sessionTimeoutMs, now);
     }
     this.prep.prep(req, Date.now());
+    let seq = 0;
+    if (req.hdr !== null && req.txn !== null && this.#txnLog !== null) {
+      this.#txnLog.append(req.hdr, req.txn);
+      seq = ++this.#appendedSeq;
+    }
     this.#inFlight++;
-    this.#queue.push({ req, receivedAtMs: now });
+    this.#queue.push({ req, receivedAtMs: now, seq });
     this.#maybeThrottle();
+    this.#maybeFlush();
     this.#drain();
   }
 
   /**
-   * The log stage and the final stage. State lives in memory for now, so a txn is
-   * durable as soon as it is prepped; durable storage replaces this with group commit.
+   * The log stage (SyncRequestProcessor): group commit. One flush at a time; every txn
+   * appended while a flush runs goes into the next one, under one fdatasync.
    */
+  #maybeFlush(): void {
+    const txnLog = this.#txnLog;
+    if (txnLog === null || this.#flushing || this.#appendedSeq === this.#durableSeq) return;
+    this.#flushing = true;
+    const upTo = this.#appendedSeq;
+    txnLog.flush().then(
+      () => {
+        this.#flushing = false;
+        this.#durableSeq = upTo;
+        this.#writeFailure = null;
+        this.#drain();
+        this.#maybeFlush();
+      },
+      (e: unknown) => {
+        this.#flushing = false;
+        this.#failUnlogged(e as Error);
+        this.#maybeFlush();
+      },
+    );
+  }
+
+  #writeFailure: string | null = null;
+
+  /**
+   * The log could not be written (disk full, I/O error): every txn not yet durable is
+   * failed back to its client, prep forgets them, and the server goes on serving reads.
+   * The next write tries the disk again, so writes resume by themselves when space returns.
+   */
+  #failUnlogged(e: Error): void {
+    const message = e.message;
+    if (this.#writeFailure !== message) {
+      this.log.error('SyncRequestProcessor', `Failed to write the txn log: ${message}. Writes fail until this is fixed; reads go on. Free disk space or fix the device; writes resume by themselves.`);
+      this.#writeFailure = message;
+    }
+    this.#txnLog!.discardPending();
+    this.#appendedSeq = this.#durableSeq;
+    this.prep.reset(this.db.lastProcessedZxid);
+    const kept: QueueItem[] = [];
+    for (const item of this.#queue) {
+      if (item.seq === 0) {
+        kept.push(item);
+        continue;
+      }
+      this.#inFlight--;
+      this.#failRequest(item.req);
+    }
+    this.#queue.length = 0;
+    this.#queue.push(...kept);
+    this.#drain();
+  }
+
+  /** Answer a request whose txn could not be logged. */
+  #failRequest(req: Request): void {
+    const origin = req.origin as ServerCnxn | null;
+    if (req.type === OpCode.closeSession) {
+      // The session stays: expire it again soon, so its ephemerals do go.
+      this.sessions.reopen(req.sessionId, 2 * this.settings.tickTimeMs, monotonicMs());
+    }
+    if (origin === null) return;
+    if (req.type === OpCode.createSession) {
+      this.sessions.remove(req.sessionId);
+      origin.conn.close();
+      return;
+    }
+    origin.outstanding--;
+    origin.sendReply(req.cxid, this.db.lastProcessedZxid, Err.SYSTEMERROR, null);
+  }
+
+  /** The final stage, in arrival order: reads wait behind writes that are not yet durable. */
   #drain(): void {
     while (this.#queue.length > 0) {
-      const { req, receivedAtMs } = this.#queue.shift()!;
+      const head = this.#queue[0]!;
+      if (head.seq > this.#durableSeq) break;
+      this.#queue.shift();
       this.#inFlight--;
-      this.#finish(req, receivedAtMs);
+      this.#finish(head.req, head.receivedAtMs);
     }
     this.#maybeThrottle();
   }
 
   #finish(req: Request, receivedAtMs: number): void {
     const origin = req.origin as ServerCnxn | null;
-    if (req.hdr !== null && req.txn !== null) this.db.recordTxn(req.hdr as TxnHeader, req.txn as TxnBody);
     this.final.process(req);
     if (req.hdr !== null) this.prep.applied(req.hdr.zxid);
     if (req.type === OpCode.createSession) {

@@ -80,6 +80,14 @@ export class SessionTracker {
     return true;
   }
 
+  /** Undo setClosing (its closeSession txn could not be logged) and expire it again after `timeoutMs`. */
+  reopen(id: bigint, timeoutMs: number, nowMs: number): void {
+    const s = this.#sessions.get(id);
+    if (s === undefined) return;
+    s.closing = false;
+    this.#expiry.update(id, timeoutMs, nowMs);
+  }
+
   setOwner(id: bigint, owner: unknown): void {
     const s = this.#sessions.get(id);
     if (s === undefined || s.closing) throw new KeeperError(Err.SESSIONEXPIRED);

@@ -547,6 +547,30 @@ export class TxnLogWriter implements TxnLogAppender {
     this.#rolled = true;
   }
 
+  /**
+   * Forget every record not yet durable (after a failed flush, when the server fails
+   * those writes back to their clients instead of retrying them). The next append
+   * continues from the last durable zxid, at the durable end of its file. Call only
+   * while no flush is in flight.
+   */
+  discardPending(): void {
+    for (const seg of this.#segments) {
+      const kept = seg.chunks.filter((c) => c.zxid === -1);
+      seg.chunks.length = 0;
+      seg.chunks.push(...kept);
+    }
+    // A file not yet created holds nothing durable: drop it, so the next append names
+    // its file after its own zxid.
+    while (this.#segments.length > 0) {
+      const last = this.#segments[this.#segments.length - 1]!;
+      if (last.handle !== null || last.durableBytes > 0) break;
+      this.#segments.pop();
+      this.#rolled = true;
+    }
+    this.#pendingRecords = 0;
+    this.#lastZxid = this.#durableZxid;
+  }
+
   flush(): Promise<TxnLogFlush> {
     if (this.#closed) return Promise.reject(new TxnLogError(`txn log writer for ${this.#dir} is closed`));
     const flushed = this.#flushChain.then(() => this.#flushQueued());

@@ -17,6 +17,7 @@
 import { Perms } from '../jute/constants.js';
 import type { ACL, Id } from '../jute/records.gen.js';
 import { assert } from '../util/assert.js';
+import { javaBucketOrder, javaCapacityAfterPut, javaCapacityAfterPuts, javaCopyCapacity, javaLongHash } from './java-hash-order.js';
 
 /** The reference that stands for OPEN_ACL_UNSAFE (never stored in the map). */
 export const OPEN_UNSAFE_ACL_ID = -1;
@@ -52,6 +53,13 @@ export class AclCache {
   readonly #aclKeyMap = new Map<string, number>();
   readonly #referenceCounter = new Map<number, number>();
   #aclIndex = 0;
+  /**
+   * The table capacity ZooKeeper's longKeyMap (a java.util.HashMap<Long, List<ACL>>)
+   * would have after the same puts: it only grows (clear() keeps the table). With the
+   * insertion order of #longKeyMap it gives the order Java iterates that map in, which
+   * is the order a snapshot lists the lists in (snapshotEntries).
+   */
+  #javaCapacity = 0;
 
   /**
    * convertAcls: the reference for `acls`, adding the list if it is new, and counting
@@ -63,6 +71,7 @@ export class AclCache {
     let ref = this.#aclKeyMap.get(key);
     if (ref === undefined) {
       ref = ++this.#aclIndex;
+      this.#trackJavaPut(ref);
       this.#longKeyMap.set(ref, freezeAcls(acls));
       this.#aclKeyMap.set(key, ref);
     }
@@ -139,6 +148,28 @@ export class AclCache {
   }
 
   /**
+   * The map as ReferenceCountedACLCache.serialize writes it: it iterates
+   * `new HashMap<>(longKeyMap)`, a copy sized for its size and filled in longKeyMap's
+   * own iteration order. Both orders are reproduced from the keys' Long hash codes, the
+   * tracked capacity of longKeyMap and the insertion order (a HashMap bucket keeps its
+   * keys in insertion order). Equal to entries() while every reference is below the
+   * copy's capacity.
+   */
+  snapshotEntries(): Array<[number, readonly ACL[]]> {
+    const inserted = [...this.#longKeyMap.entries()];
+    const hashOf = (e: [number, readonly ACL[]]): number => javaLongHash(e[0]);
+    const source = javaBucketOrder(inserted, hashOf, this.#javaCapacity);
+    const copyCapacity = javaCapacityAfterPuts(source.map(hashOf), javaCopyCapacity(source.length));
+    return javaBucketOrder(source, hashOf, copyCapacity);
+  }
+
+  /** Follow longKeyMap.put(ref, ...) of a new key: the table may grow. */
+  #trackJavaPut(ref: number): void {
+    const keys = this.#longKeyMap;
+    this.#javaCapacity = javaCapacityAfterPut(this.#javaCapacity, 16, keys.size, javaLongHash(ref), () => [...keys.keys()].map(javaLongHash));
+  }
+
+  /**
    * deserialize: replace the contents with a snapshot's map. Every list starts with no
    * uses; the loader calls addUsage for each node and then purgeUnused. aclIndex becomes
    * the largest reference loaded (if larger than the current one).
@@ -150,6 +181,7 @@ export class AclCache {
     for (const [ref, acls] of entries) {
       if (this.#aclIndex < ref) this.#aclIndex = ref;
       const frozen = freezeAcls(acls);
+      if (!this.#longKeyMap.has(ref)) this.#trackJavaPut(ref);
       this.#longKeyMap.set(ref, frozen);
       this.#aclKeyMap.set(aclListKey(frozen), ref);
       this.#referenceCounter.set(ref, 0);

@@ -51,6 +51,16 @@ export class DataNode {
     return this.#children === null ? 0 : this.#children.size;
   }
 
+  /**
+   * The table capacity of the java.util.HashSet ZooKeeper would hold the children in
+   * (0 before the first child). With children() (insertion order, and a live iterator)
+   * it lets a snapshot writer list a huge child set in Java's order a piece at a time,
+   * as childrenInJavaOrder() does at once.
+   */
+  get childrenJavaCapacity(): number {
+    return this.#children === null ? 0 : this.#children.capacity;
+  }
+
   /** Child names in insertion order (cheap; use for counting and internal walks). */
   children(): Iterable<string> {
     return this.#children ?? [];

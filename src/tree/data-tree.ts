@@ -43,6 +43,11 @@ import { splitPath, watchPathOfParent } from './path.js';
 import { PathTrie, Quotas, StatsTrack, quotaStatPath, trimQuotaPath } from './quota.js';
 import { type WatchEvent, WatchManager, type Watcher, type WatchesSummary, watcherModeFromAddWatchMode, WatcherMode } from './watch-manager.js';
 
+/** A snapshot whose nodes do not form a tree (DataTree.deserialize's "Invalid Datatree" IOException). */
+export class SnapshotTreeError extends Error {
+  override name = 'SnapshotTreeError';
+}
+
 /** DataTree configuration: the system properties ZooKeeper's tree consults. */
 export interface DataTreeOptions {
   /** zookeeper.extendedTypesEnabled (default false): TTL nodes. */
@@ -99,6 +104,8 @@ export class DataTree {
   /** cachedApproximateDataSize: maintained incrementally, and (like ZooKeeper's) not by quota updates. */
   #nodeDataSize = 0;
   readonly #options: EphemeralTypeOptions;
+  /** The root read so far by a snapshot load (see beginSnapshotLoad). */
+  #loadRoot: DataNode | null = null;
 
   /**
    * The zxid of the last txn applied (only ever raised). Snapshot loading sets it to the
@@ -470,6 +477,104 @@ export class DataTree {
   initConfigNode(data: Buffer, configVersion: number, timeMs: number): void {
     if (!this.#nodes.has(CONFIG_ZOOKEEPER)) this.#addConfigNode();
     this.#setData(CONFIG_ZOOKEEPER, data, -1, configVersion, timeMs);
+  }
+
+  // ---------------------------------------------------------------- snapshot loading
+
+  /**
+   * DataTree.deserialize, in three steps so that a snapshot reader can hand over nodes
+   * as it decodes them: beginSnapshotLoad with the snapshot's ACL map, loadSnapshotNode
+   * for each node in file order, endSnapshotLoad after the "/" end marker. Meant for a
+   * fresh tree (as ZooKeeper's FileSnap fills a new DataTree); the nodes, ACL cache,
+   * ephemerals, containers, TTLs and quota trie it had are dropped, watches are kept.
+   * lastProcessedZxid is left to the caller (FileSnap sets it from the file name).
+   */
+  beginSnapshotLoad(acls: Iterable<readonly [number, readonly ACL[]]>): void {
+    this.#aclCache.load(acls);
+    this.#nodes.clear();
+    this.#pTrie.clear();
+    this.#nodeDataSize = 0;
+    this.#ephemerals.clear();
+    this.#containers.clear();
+    this.#ttls.clear();
+    this.#loadRoot = null;
+  }
+
+  /**
+   * One node of a snapshot, as the loop of DataTree.deserialize: counted in the ACL cache
+   * (unknown references are ignored, as ZooKeeper does: a fuzzy snapshot may hold a
+   * reference made after its ACL map was written, which replaying the log repairs), added
+   * to its parent's children and to the ephemeral, container or TTL index. A path without
+   * "/" (the root, written as "") becomes the root. Throws SnapshotTreeError if the parent
+   * is not loaded yet, and EphemeralTypeError for an owner EphemeralType rejects.
+   */
+  loadSnapshotNode(path: string, node: DataNode): void {
+    this.#nodes.set(path, node);
+    this.#aclCache.addUsage(node.acl);
+    const lastSlash = path.lastIndexOf('/');
+    if (lastSlash === -1) {
+      this.#loadRoot = node;
+      return;
+    }
+    const parentPath = path.substring(0, lastSlash);
+    const parent = this.#nodes.get(parentPath);
+    if (parent === undefined) {
+      this.#nodes.delete(path);
+      this.#aclCache.removeUsage(node.acl);
+      throw new SnapshotTreeError(`Invalid Datatree, unable to find parent ${parentPath} of path ${path}`);
+    }
+    parent.addChild(path.substring(lastSlash + 1));
+    const owner = node.stat.ephemeralOwner;
+    const kind = ephemeralKindOf(owner, this.#options);
+    if (kind === 'CONTAINER') {
+      this.#containers.add(path);
+    } else if (kind === 'TTL') {
+      this.#ttls.add(path);
+    } else if (owner !== 0n) {
+      let set = this.#ephemerals.get(owner);
+      if (set === undefined) {
+        set = new JavaStringSet();
+        this.#ephemerals.set(owner, set);
+      }
+      set.add(path);
+    }
+  }
+
+  /**
+   * The end of DataTree.deserialize: the root is also mapped under "/", the cached data
+   * size is recomputed (before the quota stats are, as in ZooKeeper), the quota trie and
+   * every quota's stats node are rebuilt from /zookeeper/quota, and ACL lists no node uses
+   * are forgotten. Throws SnapshotTreeError if no root was loaded.
+   */
+  endSnapshotLoad(): void {
+    const root = this.#loadRoot;
+    if (root === null) throw new SnapshotTreeError('Invalid Datatree, the snapshot has no root node');
+    this.#loadRoot = null;
+    this.#nodes.set(ROOT, root);
+    this.#nodeDataSize = this.approximateDataSize();
+    this.#setupQuota();
+    this.#aclCache.purgeUnused();
+  }
+
+  /** DataTree.setupQuota/traverseNode: every .../zookeeper_limits leaf under /zookeeper/quota marks its path. */
+  #setupQuota(): void {
+    if (!this.#nodes.has(QUOTA_ZOOKEEPER)) return;
+    const endString = '/' + Quotas.limitNode;
+    const stack: string[] = [QUOTA_ZOOKEEPER];
+    for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
+      const node = this.#nodes.get(path);
+      if (node === undefined) continue; // ZooKeeper would throw a NullPointerException
+      if (node.numChildren === 0) {
+        if (path.endsWith(endString)) {
+          const realPath = path.substring(QUOTA_ZOOKEEPER.length, path.indexOf(endString));
+          this.#updateQuotaForPath(realPath);
+          this.#pTrie.addPath(realPath);
+        }
+        continue;
+      }
+      const children = node.childrenInJavaOrder();
+      for (let i = children.length - 1; i >= 0; i--) stack.push(path + '/' + children[i]!);
+    }
   }
 
   // ---------------------------------------------------------------- quotas

@@ -2,7 +2,7 @@
  * The tree module: znodes, Stat, children, ephemerals, containers, TTL, ACL cache,
  * quotas and the watch tables, with Apache ZooKeeper 3.8's semantics.
  */
-export { DataTree, type DataTreeOptions, type ProcessTxnResult, type DataAndStat } from './data-tree.js';
+export { DataTree, SnapshotTreeError, type DataTreeOptions, type ProcessTxnResult, type DataAndStat } from './data-tree.js';
 export { DataNode, statOf, createStat } from './data-node.js';
 export { AclCache, AclCacheError, Ids, OPEN_UNSAFE_ACL_ID } from './acl-cache.js';
 export {
@@ -26,4 +26,13 @@ export {
   type EphemeralTypeOptions,
 } from './ephemeral-type.js';
 export { Quotas, StatsTrack, PathTrie, QuotaError, quotaStatPath, quotaLimitPath, trimQuotaPath } from './quota.js';
-export { JavaStringSet, javaStringHash, javaHashOrder, javaCopyCapacity } from './java-hash-order.js';
+export {
+  JavaStringSet,
+  javaStringHash,
+  javaHashOrder,
+  javaCopyCapacity,
+  javaLongHash,
+  javaCapacityAfterPut,
+  javaCapacityAfterPuts,
+  javaBucketOrder,
+} from './java-hash-order.js';

@@ -147,3 +147,68 @@ export class JavaStringSet implements Iterable<string> {
     return this.clone().javaOrder();
   }
 }
+
+// ---------------------------------------------------------------- any key type, given its hashCode
+
+/** java.lang.Long.hashCode: (int)(value ^ (value >>> 32)), for a signed 64-bit value. */
+export function javaLongHash(value: bigint | number): number {
+  if (typeof value === 'number') {
+    // Exact for safe integers: the two 32-bit words of the two's-complement value.
+    const hi = Math.floor(value / 0x100000000);
+    const lo = value - hi * 0x100000000;
+    return (hi ^ lo) | 0;
+  }
+  const u = BigInt.asUintN(64, value);
+  return (Number(u & 0xffffffffn) ^ Number(u >> 32n)) | 0;
+}
+
+/**
+ * The capacity of a java.util.HashMap's table after `hashes` (distinct keys' hashCodes,
+ * in put order) are put into an empty map whose first put allocates `initialCapacity`
+ * (16 for `new HashMap<>()`, javaCopyCapacity(n) for the copy constructor). The same
+ * growth rules as JavaStringSet: double when size > 3/4 capacity, and when a put makes
+ * a chain 9 long while the capacity is below 64.
+ */
+export function javaCapacityAfterPuts(hashes: readonly number[], initialCapacity: number): number {
+  let capacity = 0;
+  for (let i = 0; i < hashes.length; i++) {
+    capacity = javaCapacityAfterPut(capacity, initialCapacity, i, hashes[i]!, () => hashes.slice(0, i));
+  }
+  return capacity;
+}
+
+/**
+ * One put of a new key with hashCode `hash` into a HashMap of `sizeBefore` keys whose
+ * table capacity is `capacity` (0 = not yet allocated): the capacity afterwards.
+ * `existingHashes` (the hashCodes of the keys already there) is only called while the
+ * capacity is below 64, where a long chain can force a resize.
+ */
+export function javaCapacityAfterPut(
+  capacity: number,
+  initialCapacity: number,
+  sizeBefore: number,
+  hash: number,
+  existingHashes: () => Iterable<number>,
+): number {
+  let cap = capacity === 0 ? tableSizeFor(initialCapacity) : capacity;
+  if (cap < MIN_TREEIFY_CAPACITY) {
+    const bucket = spread(hash) & (cap - 1);
+    let chain = 0;
+    for (const h of existingHashes()) if ((spread(h) & (cap - 1)) === bucket) chain++;
+    if (chain >= TREEIFY_THRESHOLD) cap *= 2;
+  }
+  if (sizeBefore + 1 > (cap * 3) / 4) cap *= 2;
+  return cap;
+}
+
+/**
+ * The order a java.util.HashMap of table capacity `capacity` iterates keys that were
+ * put in the order of `items` (a stable sort by bucket; see the file comment), given
+ * each key's hashCode.
+ */
+export function javaBucketOrder<T>(items: readonly T[], hashOf: (item: T) => number, capacity: number): T[] {
+  if (capacity === 0) return [...items];
+  const keyed = items.map((item, i): [number, number, T] => [spread(hashOf(item)) & (capacity - 1), i, item]);
+  keyed.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  return keyed.map((k) => k[2]);
+}

@@ -1,0 +1,120 @@
+/**
+ * The storage of one server, as ZooKeeper's FileTxnSnapLog: snapshots in
+ * dataDir/version-2, the txn log in dataLogDir/version-2, and recovery from them —
+ * the newest valid snapshot, then every logged txn after it, a torn tail cut away with
+ * a warning, and anything worse refused with a message that names the file, the offset
+ * and what to do.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OpCode } from '../jute/constants.js';
+import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
+import { zxidToHex } from '../util/zxid.js';
+import { listLogFiles, readTxnLog, truncateTornTail, TxnLogWriter, type TxnLogSync } from './txn-log.js';
+
+export const VERSION_DIR = 'version-2';
+
+/** A storage problem the operator must fix; the message says how. */
+export class StorageError extends Error {
+  override name = 'StorageError';
+}
+
+export interface StorageOptions {
+  dataDir: string;
+  dataLogDir: string;
+  preAllocSizeBytes: number;
+  forceSync: boolean;
+  tree: DataTreeOptions;
+  warn: (msg: string) => void;
+  info: (msg: string) => void;
+  onSync?: (sync: TxnLogSync) => void;
+}
+
+export interface RestoredState {
+  tree: DataTree;
+  /** Session id -> timeout (ms), as ZKDatabase.sessionsWithTimeouts. */
+  sessions: Map<bigint, number>;
+  writer: TxnLogWriter;
+  snapDir: string;
+  logDir: string;
+  /** Txns replayed from the log. */
+  replayedTxns: number;
+}
+
+/** Create dir (mode 0700) if missing; refuse one we cannot write, saying which and why. */
+export async function ensureDir(dir: string, role: string): Promise<void> {
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) throw new StorageError(`${role} ${dir} exists but is not a directory; point ${role} in zoo.cfg at a directory.`);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      if (e instanceof StorageError) throw e;
+      throw new StorageError(`Cannot use ${role} ${dir}: ${(e as Error).message}`);
+    }
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (e2) {
+      throw new StorageError(`Cannot create ${role} ${dir}: ${(e2 as Error).message}. Create it (mkdir -p ${dir} && chmod 700 ${dir}) as the user that runs the server, or point ${role} elsewhere.`);
+    }
+  }
+  try {
+    await access(dir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch {
+    throw new StorageError(`${role} ${dir} is not writable by this user (uid ${process.getuid?.() ?? '?'}); fix its owner or mode (chown/chmod 700), or point ${role} elsewhere.`);
+  }
+}
+
+/** FileTxnSnapLog.restore: load what the directories hold and open the log for appends. */
+export async function restore(opts: StorageOptions): Promise<RestoredState> {
+  await ensureDir(opts.dataDir, 'dataDir');
+  await ensureDir(opts.dataLogDir, 'dataLogDir');
+  const snapDir = join(opts.dataDir, VERSION_DIR);
+  const logDir = join(opts.dataLogDir, VERSION_DIR);
+  await ensureDir(snapDir, 'dataDir');
+  await ensureDir(logDir, 'dataLogDir');
+
+  const tree = new DataTree(opts.tree);
+  const sessions = new Map<bigint, number>();
+  const snapZxid = 0;
+  const logs = await listLogFiles(logDir);
+  // Without a snapshot, the log must hold every txn from the first one; a log that
+  // starts later means txns were purged or lost.
+  const first = logs[0];
+  if (first !== undefined && first.startZxid > 1 && snapZxid === 0) {
+    throw new StorageError(
+      `No snapshot found in ${snapDir}, but the txn log starts at ${zxidToHex(first.startZxid)} (${first.path}): the txns before it are missing, so the tree cannot be rebuilt. ` +
+        `Restore the snapshot files from a backup or another server, or remove ${snapDir} and ${logDir} to start empty (losing the data).`,
+    );
+  }
+  const reader = readTxnLog(logDir, snapZxid + 1);
+  let replayed = 0;
+  for await (const batch of reader.batches()) {
+    for (const rec of batch) {
+      if (rec.hdr.zxid <= tree.lastProcessedZxid) continue;
+      if (rec.hdr.type === OpCode.createSession && rec.body.type === OpCode.createSession) {
+        sessions.set(rec.hdr.clientId, rec.body.txn.timeOut);
+      } else if (rec.hdr.type === OpCode.closeSession) {
+        sessions.delete(rec.hdr.clientId);
+      }
+      tree.processTxn(rec.hdr, rec.body);
+      replayed++;
+    }
+  }
+  const torn = reader.tornTail;
+  if (torn !== null) {
+    opts.warn(`${torn.message}; truncating the log there (the txn being written when the server stopped was never acknowledged)`);
+    await truncateTornTail(torn);
+  }
+  const writer = new TxnLogWriter({
+    dir: logDir,
+    lastZxid: tree.lastProcessedZxid,
+    preAllocSizeBytes: opts.preAllocSizeBytes,
+    forceSync: opts.forceSync,
+    ...(opts.onSync === undefined ? {} : { onSync: opts.onSync }),
+  });
+  // Appends after a restart go to a new file, as ZooKeeper does.
+  writer.rollLog();
+  opts.info(`Restored ${replayed} txns from ${logDir}; last zxid ${zxidToHex(tree.lastProcessedZxid)}, ${sessions.size} sessions, ${tree.nodeCount} nodes`);
+  return { tree, sessions, writer, snapDir, logDir, replayedTxns: replayed };
+}
