@@ -169,18 +169,17 @@ export class FinalStage {
         for (const op of ops) {
           const path = op.path;
           try {
+            // Op.getData/Op.getChildren keep only the path: a multiRead never sets watches.
             if (op.type === OpCode.getChildren) {
               this.#checkRead(path, Perms.READ, ids);
-              const watch = (op.record.value as { watch: boolean }).watch;
-              const { children } = this.db.getChildren(path, watch ? watcher : null);
+              const { children } = this.db.getChildren(path, null);
               parts.push((w) => {
                 writeMultiHeader(w, { type: OpCode.getChildren, done: false, err: 0 });
                 writeGetChildrenResponse(w, { children });
               });
             } else {
               this.#checkRead(path, Perms.READ, ids);
-              const watch = (op.record.value as { watch: boolean }).watch;
-              const { data, stat } = this.db.getData(path, watch ? watcher : null);
+              const { data, stat } = this.db.getData(path, null);
               parts.push((w) => {
                 writeMultiHeader(w, { type: OpCode.getData, done: false, err: 0 });
                 writeGetDataResponse(w, { data, stat });

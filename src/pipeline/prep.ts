@@ -19,6 +19,7 @@ import {
   readSetACLRequest,
   readSetDataRequest,
   type ACL,
+  type CreateRequest,
   type StatPersisted,
   type TxnHeader,
 } from '../jute/records.gen.js';
@@ -71,6 +72,10 @@ interface ChangeRecord {
   childCount: number;
   acl: readonly ACL[];
   data: Buffer | null;
+}
+
+function isTtlFlag(flags: number): boolean {
+  return flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
 }
 
 function isSequentialFlag(flags: number): boolean {
@@ -387,13 +392,17 @@ export class Prep {
         : { ...(body(readCreateRequest) as { path: string; data: Buffer | null; acl: ACL[]; flags: number }), ttl: -1 };
     const flags = r.flags;
     if (flags < 0 || flags > 6) throw new KeeperError(Err.BADARGUMENTS);
-    const isTTL = flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
+    const isTTL = isTtlFlag(flags);
     const isEphemeral = flags === CreateFlag.EPHEMERAL || flags === CreateFlag.EPHEMERAL_SEQUENTIAL;
     const isContainer = flags === CreateFlag.CONTAINER;
     let path = r.path;
     // validateCreateRequest
     if (isTTL && !this.config.extendedTypesEnabled) throw new KeeperError(Err.UNIMPLEMENTED);
     if (isTTL ? r.ttl > TTL_MAX || r.ttl <= 0 : r.ttl >= 0) throw new KeeperError(Err.BADARGUMENTS, path);
+    // A createTTL request whose mode is not a TTL mode (and whose ttl is negative) passes
+    // ZooKeeper's validateTTL, and then its txn throws while being applied, which stops
+    // Apache ZooKeeper 3.8 (on replay too). Refuse it here instead.
+    if (type === OpCode.createTTL && !isTTL) throw new KeeperError(Err.BADARGUMENTS, path);
     this.sessions.checkSession(req.sessionId, req.owner);
     // validatePathForCreate
     const lastSlash = path.lastIndexOf('/');
@@ -470,19 +479,30 @@ export function decodeMultiOps(body: Buffer, readOnly: boolean): MultiOp[] {
       case OpCode.create2:
       case OpCode.createContainer: {
         const cr = readCreateRequest(r);
+        // CreateMode.fromFlag(flags, null), then CreateOptions.validateTTL: an unknown
+        // mode, or a TTL mode (a CreateRequest carries no ttl), fails the whole multi.
         if (cr.flags < 0 || cr.flags > 6) throw new DecodeError(`invalid flag ${cr.flags} for create mode`, r.offset);
-        // Op.create picks the opcode from the mode.
+        if (isTtlFlag(cr.flags)) throw new DecodeError(`ttl not valid for mode ${cr.flags}`, r.offset);
+        // Op.Create.getOpcode: a container mode makes a createContainer; else the header's opcode.
         if (cr.flags === CreateFlag.CONTAINER) type = OpCode.createContainer;
-        else if (cr.flags === CreateFlag.PERSISTENT_WITH_TTL || cr.flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL) type = OpCode.createTTL;
-        const withTtl = { ...cr, ttl: -1 };
-        value = type === OpCode.createTTL ? withTtl : cr;
+        value = cr;
         mark('write');
         break;
       }
-      case OpCode.createTTL:
-        value = readCreateTTLRequest(r);
+      case OpCode.createTTL: {
+        const ct = readCreateTTLRequest(r);
+        // Op.create(path, data, acl, flags, ttl): a non-TTL mode (unknown ones read as
+        // PERSISTENT) becomes a plain create and the ttl is dropped.
+        if (!isTtlFlag(ct.flags)) {
+          type = ct.flags === CreateFlag.CONTAINER ? OpCode.createContainer : OpCode.create;
+          const plain: CreateRequest = { path: ct.path, data: ct.data, acl: ct.acl, flags: ct.flags };
+          value = plain;
+        } else {
+          value = ct;
+        }
         mark('write');
         break;
+      }
       case OpCode.delete:
         value = readDeleteRequest(r);
         mark('write');
