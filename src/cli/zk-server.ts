@@ -9,6 +9,8 @@ import { defaultSettings, type ServerSettings } from '../server/settings.js';
 import { ZooKeeperServer } from '../server/zk-server.js';
 import { restore, StorageError, type RestoredState } from '../storage/file-txn-snap-log.js';
 import { fsyncWarning, TxnLogError } from '../storage/txn-log.js';
+import { AutoPurge } from '../storage/purge.js';
+import { registerStorageCommands } from './storage-commands.js';
 
 export function settingsFromConfig(cfg: ServerConfig): ServerSettings {
   const prop = (k: string, d: number): number => {
@@ -109,8 +111,16 @@ async function startForeground(arg: string | undefined): Promise<void> {
     }
     throw e;
   }
+  const purgeLog = {
+    info: (m: string) => log.info('DatadirCleanupManager', m),
+    warn: (m: string) => log.warn('DatadirCleanupManager', m),
+    error: (m: string) => log.error('DatadirCleanupManager', m),
+  };
+  const autoPurge = new AutoPurge(settings.dataDir, settings.dataLogDir, purgeLog);
+  autoPurge.start(settings.autopurgePurgeIntervalHours, settings.autopurgeSnapRetainCount);
   const shutdown = (signal: string): void => {
     log.info('ZooKeeperServerMain', `Received ${signal}, shutting down`);
+    autoPurge.stop();
     void server.stop().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -131,5 +141,7 @@ program
   .action((config?: string) => {
     console.log(`${process.execPath} ${process.argv[1]} start-foreground ${resolveConfigPath(config, process.env)}`);
   });
+
+registerStorageCommands(program);
 
 await program.parseAsync(process.argv);

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { OpCode } from '../jute/constants.js';
 import { JuteWriter } from '../jute/io.js';
 import { type TxnDigest, type TxnHeader, writeTxnHeader } from '../jute/records.gen.js';
-import { type TxnBody, encodeTxnEntry } from '../jute/txn.js';
+import { type TxnBody } from '../jute/txn.js';
 import { makeZxid } from '../util/zxid.js';
 import { LogDumpError, type LogDumpOptions, decodeUtf8AsJava, javaOpName, javaShortLongDateFormat, logDump } from './log-dump.js';
 import { TxnLogWriter, logFileName } from './txn-log.js';
@@ -334,6 +334,12 @@ describe('logDump text, as TxnLogToolkit', () => {
     const unsupported = await writeItems(await freshDir(), [{ raw: rawEntry(hdr(1, 99), () => {}) }]);
     const bad = await dump(unsupported);
     assert.match(bad.error?.message ?? '', /does not decode: Unsupported Txn with type=%d99/);
+    assert.equal(bad.error?.exitCode, 1);
+
+    const nullMulti = await writeItems(await freshDir(), [{ raw: rawEntry(hdr(1, OpCode.multi), (w) => w.writeInt(-1)) }]);
+    assert.match((await dump(nullMulti)).error?.message ?? '', /does not decode: a multi txn whose txns vector is null/);
+    const truncated = await writeItems(await freshDir(), [{ raw: rawEntry(hdr(1, OpCode.setData), (w) => w.writeString('/a')) }]);
+    assert.match((await dump(truncated)).error?.message ?? '', /does not decode: java\.io\.EOFException/);
   });
 
   it('prints a log written by an Apache ZooKeeper 3.8.0 server as its TxnLogToolkit does', async () => {

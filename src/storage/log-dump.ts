@@ -156,23 +156,21 @@ export async function logDump(file: string, out: LogDumpOut, opts: LogDumpOption
       if (entry === null) break; // EOFException inside the entry: a torn tail
       const computedCrc = adler32(entry);
       const crcOk = storedCrc === BigInt(computedCrc);
-      let txn: JavaTxnEntry;
+      let line: string;
       try {
-        txn = deserializeTxn(entry, readOpts);
+        const txn = deserializeTxn(entry, readOpts);
+        line = json ? JSON.stringify(txnToJson(txn, offset, crcOk, storedCrc, computedCrc)) : formatTxnLine(txn, formatDate!);
       } catch (e) {
         if (e instanceof JavaIOError) {
           throw new LogDumpError(`${file}: the txn at byte ${offset} (after ${txns} txns) does not decode: ${e.message}`, EXIT_UNEXPECTED_ERROR);
         }
         throw e;
       }
-      if (!crcOk) crcErrors++;
-      if (json) {
-        await emit(JSON.stringify(txnToJson(txn, offset, crcOk, storedCrc, computedCrc)));
-      } else {
-        const line = formatTxnLine(txn, formatDate!);
-        if (!crcOk) await emit(`CRC ERROR - ${line}`);
-        await emit(line);
+      if (!crcOk) {
+        crcErrors++;
+        if (!json) await emit(`CRC ERROR - ${line}`);
       }
+      await emit(line);
       const eor = await input.read(1);
       if (eor === null) {
         throw new LogDumpError(`${file}: the file ends where the end-of-record byte of the txn at byte ${offset} should be (after ${txns} txns)`, EXIT_UNEXPECTED_ERROR);
@@ -756,13 +754,20 @@ export function javaShortLongDateFormat(timeZone?: string): (timeMs: bigint) => 
     hour12: true,
     timeZoneName: 'short',
   });
+  // Consecutive txns mostly fall in the same second, and formatToParts is slow: keep the last.
+  let cachedSecond = Number.NaN;
+  let cached = '';
   return (timeMs) => {
     const ms = Number(timeMs);
     const d = new Date(ms);
     if (Number.isNaN(d.getTime())) return String(timeMs);
+    const second = Math.floor(ms / 1000);
+    if (second === cachedSecond) return cached;
     const p: Record<string, string> = {};
     for (const part of fmt.formatToParts(d)) p[part.type] = part.value;
-    return `${p['month']}/${p['day']}/${p['year']}, ${p['hour']}:${(p['minute'] ?? '').padStart(2, '0')}:${(p['second'] ?? '').padStart(2, '0')} ${p['dayPeriod']} ${p['timeZoneName']}`;
+    cached = `${p['month']}/${p['day']}/${p['year']}, ${p['hour']}:${(p['minute'] ?? '').padStart(2, '0')}:${(p['second'] ?? '').padStart(2, '0')} ${p['dayPeriod']} ${p['timeZoneName']}`;
+    cachedSecond = second;
+    return cached;
   };
 }
 

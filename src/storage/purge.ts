@@ -318,12 +318,13 @@ export class AutoPurge {
    * schedules nothing ("Purge task is not scheduled."), as autopurge.purgeInterval=0.
    */
   start(intervalHours: number, retainCount: number): void {
-    this.#log.info(`autopurge.snapRetainCount set to ${retainCount}`);
-    this.#log.info(`autopurge.purgeInterval set to ${intervalHours}`);
     if (this.#status === 'STARTED') {
       this.#log.warn('Purge task is already running.');
       return;
     }
+    // DatadirCleanupManager logs these when it is made, just before start.
+    this.#log.info(`autopurge.snapRetainCount set to ${retainCount}`);
+    this.#log.info(`autopurge.purgeInterval set to ${intervalHours}`);
     if (!(intervalHours > 0)) {
       this.#log.info('Purge task is not scheduled.');
       return;

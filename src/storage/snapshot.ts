@@ -42,9 +42,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { open as fsOpen, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { JuteWriter } from '../jute/io.js';
 import type { ACL } from '../jute/records.gen.js';
-import { writeStatPersisted } from '../jute/records.gen.js';
 import { DataNode } from '../tree/data-node.js';
 import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
 import { javaBucketOrder, javaCapacityAfterPuts, javaCopyCapacity, javaLongHash, javaStringHash } from '../tree/java-hash-order.js';
@@ -302,7 +300,7 @@ export class SnapshotSerializer {
   readonly #sessions: ReadonlyArray<readonly [bigint, number]>;
   readonly #stack: Frame[] = [];
   /** Reused for every chunk; each chunk is copied out of it. */
-  readonly #w: JuteWriter;
+  readonly #w: ChunkWriter;
   #listing: Listing | null = null;
   #started = false;
   #done = false;
@@ -319,7 +317,7 @@ export class SnapshotSerializer {
     assert(Number.isInteger(this.#chunkNodes) && this.#chunkNodes > 0, `chunkNodes ${this.#chunkNodes} must be a positive integer`);
     assert(Number.isInteger(this.#chunkBytes) && this.#chunkBytes > 0, `chunkBytes ${this.#chunkBytes} must be a positive integer`);
     this.#sessions = javaMapCopyOrder([...sessions.entries()]);
-    this.#w = new JuteWriter(Math.min(this.#chunkBytes + (this.#chunkBytes >> 2), 1 << 22));
+    this.#w = new ChunkWriter(Math.min(this.#chunkBytes + (this.#chunkBytes >> 2), 1 << 22));
   }
 
   /** Nodes written so far. */
@@ -371,7 +369,7 @@ export class SnapshotSerializer {
       this.#writeNode(w, path);
       visits++;
     }
-    const chunk = w.toBuffer();
+    const chunk = w.copy();
     if (this.#layout === 'file') {
       if (this.#done) {
         // The seal: the checksum of every byte before it, then "/".
@@ -388,23 +386,23 @@ export class SnapshotSerializer {
     return chunk;
   }
 
-  #writeStart(w: JuteWriter): void {
-    if (this.#layout === 'file') w.writeRaw(encodeFileHeader({ magic: SNAPSHOT_MAGIC, version: FILE_FORMAT_VERSION, dbid: SNAPSHOT_DBID }));
-    w.writeInt(this.#sessions.length);
+  #writeStart(w: ChunkWriter): void {
+    if (this.#layout === 'file') w.raw(encodeFileHeader({ magic: SNAPSHOT_MAGIC, version: FILE_FORMAT_VERSION, dbid: SNAPSHOT_DBID }));
+    w.int(this.#sessions.length);
     for (const [id, timeoutMs] of this.#sessions) {
       assert(timeoutMs === (timeoutMs | 0), `session 0x${BigInt.asUintN(64, id).toString(16)} has timeout ${timeoutMs}, not a Java int`);
-      w.writeLong64(id);
-      w.writeInt(timeoutMs);
+      w.long64(id);
+      w.int(timeoutMs);
     }
     const acls = this.#tree.aclCache.snapshotEntries();
-    w.writeInt(acls.length);
+    w.int(acls.length);
     for (const [ref, list] of acls) {
-      w.writeLong(ref);
-      w.writeVectorLength(list.length);
+      w.long(ref);
+      w.int(list.length);
       for (const acl of list) {
-        w.writeInt(acl.perms);
-        w.writeString(acl.id.scheme);
-        w.writeString(acl.id.id);
+        w.int(acl.perms);
+        w.string(acl.id.scheme);
+        w.string(acl.id.id);
       }
     }
     // The root is written as "", its children as "/" + name (DataTree.serializeNode).
@@ -412,28 +410,16 @@ export class SnapshotSerializer {
   }
 
   /** The node at `path`, if it still exists, and its children's frame (or listing). */
-  #writeNode(w: JuteWriter, path: string): boolean {
+  #writeNode(w: ChunkWriter, path: string): boolean {
     const node = this.#tree.getNode(path);
     if (node === undefined) return false; // deleted since its parent was written
-    const s = node.stat;
-    assert(
-      Number.isSafeInteger(s.czxid) && Number.isSafeInteger(s.mzxid) && Number.isSafeInteger(s.pzxid) &&
-        Number.isSafeInteger(s.ctime) && Number.isSafeInteger(s.mtime) && Number.isSafeInteger(node.acl),
-      `node ${path} has a stat or acl that is not a safe integer`,
-    );
-    const start = w.length;
-    w.writeString(path);
-    w.writeBuffer(node.data);
-    w.writeLong(node.acl);
-    writeStatPersisted(w, s);
-    // Paired with the reader, which decodes exactly these bytes back.
-    assert(w.length - start === 4 + Buffer.byteLength(path) + NODE_FIXED_BYTES + node.dataLength, `node ${path} encoded to an unexpected size`);
+    w.node(path, node);
     this.#nodes++;
     const count = node.numChildren;
     if (count === 0) return true;
     const prefix = path + '/';
     if (count <= CHILDREN_LISTED_AT_ONCE_MAX) {
-      this.#stack.push({ prefix, names: node.childrenInJavaOrder(), next: 0 });
+      this.#stack.push({ prefix, names: childrenInJavaOrder(node), next: 0 });
     } else {
       // ZooKeeper copies the child set with the node; a set this large is instead copied
       // over several chunks (a live iterator: names added meanwhile are included, names
@@ -478,24 +464,175 @@ export class SnapshotSerializer {
       l.hashed = end;
       return false;
     }
-    // A stable counting sort by bucket: Java's order (see java-hash-order.ts).
-    const starts = new Int32Array(l.capacity + 1);
-    for (let i = 0; i < l.buckets.length; i++) starts[l.buckets[i]! + 1]!++;
-    for (let b = 0; b < l.capacity; b++) starts[b + 1]! += starts[b]!;
-    const ordered = new Array<string>(l.names.length);
-    for (let i = 0; i < l.names.length; i++) ordered[starts[l.buckets[i]!]!++] = l.names[i]!;
-    this.#stack.push({ prefix: l.prefix, names: ordered, next: 0 });
+    this.#stack.push({ prefix: l.prefix, names: sortByBucket(l.names, l.buckets, l.capacity), next: 0 });
     this.#listing = null;
     return true;
   }
 
-  #writeEnd(w: JuteWriter): void {
-    w.writeString(END_MARKER);
+  #writeEnd(w: ChunkWriter): void {
+    w.string(END_MARKER);
     if (this.#layout === 'file') {
-      w.writeLong(0); // the checksum, filled in by nextChunk
-      w.writeString(END_MARKER);
+      w.long(0); // the checksum, filled in by nextChunk
+      w.string(END_MARKER);
     }
     this.#done = true;
+  }
+}
+
+/**
+ * A node's child names in the order its java.util.HashSet iterates them: the same as
+ * DataNode.childrenInJavaOrder (a stable sort of the insertion order by bucket), done
+ * with a counting sort instead of a comparison sort of tuples, which is several times
+ * faster and makes little garbage.
+ */
+function childrenInJavaOrder(node: DataNode): string[] {
+  const count = node.numChildren;
+  const capacity = node.childrenJavaCapacity;
+  const mask = capacity - 1;
+  const names = new Array<string>(count);
+  const buckets = new Int32Array(count);
+  let i = 0;
+  for (const name of node.children()) {
+    const h = javaStringHash(name);
+    names[i] = name;
+    buckets[i] = (h ^ (h >>> 16)) & mask;
+    i++;
+  }
+  return sortByBucket(names, buckets, capacity);
+}
+
+/** A stable counting sort of `names` by `buckets` (each below `capacity`). */
+function sortByBucket(names: readonly string[], buckets: Int32Array, capacity: number): string[] {
+  const starts = new Int32Array(capacity + 1);
+  for (let i = 0; i < buckets.length; i++) starts[buckets[i]! + 1]!++;
+  for (let b = 0; b < capacity; b++) starts[b + 1]! += starts[b]!;
+  const ordered = new Array<string>(names.length);
+  for (let i = 0; i < names.length; i++) ordered[starts[buckets[i]!]!++] = names[i]!;
+  return ordered;
+}
+
+const TWO_32 = 0x100000000;
+
+/**
+ * A growable buffer for one chunk, with just the jute writes a snapshot needs. Node
+ * records are written field by field with no intermediate objects (the snapshot's hot
+ * loop), and each record is checked against the size the reader will expect.
+ */
+class ChunkWriter {
+  #buf: Buffer;
+  #pos = 0;
+
+  constructor(initialBytes: number) {
+    this.#buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  get length(): number {
+    return this.#pos;
+  }
+
+  reset(): void {
+    this.#pos = 0;
+  }
+
+  /** A copy of the bytes written since the last reset. */
+  copy(): Buffer {
+    return Buffer.from(this.#buf.subarray(0, this.#pos));
+  }
+
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.#buf.copy(next, 0, 0, this.#pos);
+    this.#buf = next;
+  }
+
+  int(v: number): void {
+    this.#ensure(4);
+    this.#buf.writeInt32BE(v, this.#pos);
+    this.#pos += 4;
+  }
+
+  /** A jute long from a safe integer (asserted). */
+  long(v: number): void {
+    assert(Number.isSafeInteger(v), `${v} is not a safe integer`);
+    this.#ensure(8);
+    this.#long(v);
+  }
+
+  #long(v: number): void {
+    const hi = Math.floor(v / TWO_32);
+    this.#buf.writeInt32BE(hi, this.#pos);
+    this.#buf.writeUInt32BE(v - hi * TWO_32, this.#pos + 4);
+    this.#pos += 8;
+  }
+
+  long64(v: bigint): void {
+    this.#ensure(8);
+    this.#buf.writeBigInt64BE(v, this.#pos);
+    this.#pos += 8;
+  }
+
+  string(s: string): void {
+    this.#ensure(4 + s.length * 3);
+    const n = this.#buf.write(s, this.#pos + 4, 'utf8');
+    this.#buf.writeInt32BE(n, this.#pos);
+    this.#pos += 4 + n;
+  }
+
+  raw(b: Uint8Array): void {
+    this.#ensure(b.length);
+    this.#buf.set(b, this.#pos);
+    this.#pos += b.length;
+  }
+
+  /** DataTree.serializeNodeData: path, then DataNode (data, acl, StatPersisted). */
+  node(path: string, node: DataNode): void {
+    const s = node.stat;
+    const data = node.data;
+    const dataLength = data === null ? 0 : data.length;
+    // A NaN or fraction would be written as a wrong number without complaint.
+    assert(
+      Number.isSafeInteger(node.acl + s.czxid + s.mzxid + s.ctime + s.mtime + s.pzxid) &&
+        Number.isSafeInteger(node.acl) && Number.isSafeInteger(s.czxid) && Number.isSafeInteger(s.mzxid) &&
+        Number.isSafeInteger(s.ctime) && Number.isSafeInteger(s.mtime) && Number.isSafeInteger(s.pzxid),
+      `node ${path} has an acl or stat field that is not a safe integer`,
+    );
+    this.#ensure(4 + path.length * 3 + NODE_FIXED_BYTES + dataLength);
+    const buf = this.#buf;
+    const start = this.#pos;
+    const pathBytes = buf.write(path, start + 4, 'utf8');
+    buf.writeInt32BE(pathBytes, start);
+    let p = start + 4 + pathBytes;
+    if (data === null) {
+      buf.writeInt32BE(-1, p);
+      p += 4;
+    } else {
+      buf.writeInt32BE(dataLength, p);
+      buf.set(data, p + 4);
+      p += 4 + dataLength;
+    }
+    this.#pos = p;
+    this.#long(node.acl);
+    this.#long(s.czxid);
+    this.#long(s.mzxid);
+    this.#long(s.ctime);
+    this.#long(s.mtime);
+    p = this.#pos;
+    buf.writeInt32BE(s.version, p);
+    buf.writeInt32BE(s.cversion, p + 4);
+    buf.writeInt32BE(s.aversion, p + 8);
+    if (s.ephemeralOwner === 0n) {
+      buf.writeInt32BE(0, p + 12);
+      buf.writeInt32BE(0, p + 16);
+    } else {
+      buf.writeBigInt64BE(s.ephemeralOwner, p + 12);
+    }
+    this.#pos = p + 20;
+    this.#long(s.pzxid);
+    // Paired with the reader, which takes exactly these bytes back.
+    assert(this.#pos - start === 4 + pathBytes + NODE_FIXED_BYTES + dataLength, `node ${path} encoded to an unexpected size`);
   }
 }
 
@@ -944,9 +1081,9 @@ export class SnapshotParser {
   /** A jute long that must be a safe integer (zxids, times, ACL references). */
   #long(p: number, what: string): number {
     this.#need(p, 8);
-    const hi = this.#buf.readInt32BE(p);
-    if (hi >= 0x200000 || hi < -0x200000) throw this.#corrupt('format', p, `${what} 0x${this.#buf.toString('hex', p, p + 8)} does not fit 53 bits`);
-    return hi * 0x100000000 + this.#buf.readUInt32BE(p + 4);
+    const v = safeLong(this.#buf, p);
+    if (Number.isNaN(v)) throw this.#corrupt('format', p, `${what} 0x${this.#buf.toString('hex', p, p + 8)} does not fit 53 bits`);
+    return v;
   }
 
   /** A ustring at p; [string, bytes taken]. Null strings (length -1) read as "". */
@@ -1039,18 +1176,23 @@ export class SnapshotParser {
         buf.copy(data, 0, p, p + dataLen);
         p += dataLen;
       }
-      const acl = this.#long(p, `acl of ${path}`);
-      const czxid = this.#long(p + 8, `czxid of ${path}`);
-      const mzxid = this.#long(p + 16, `mzxid of ${path}`);
-      const ctime = this.#long(p + 24, `ctime of ${path}`);
-      const mtime = this.#long(p + 32, `mtime of ${path}`);
+      const acl = safeLong(buf, p);
+      const czxid = safeLong(buf, p + 8);
+      const mzxid = safeLong(buf, p + 16);
+      const ctime = safeLong(buf, p + 24);
+      const mtime = safeLong(buf, p + 32);
       const version = buf.readInt32BE(p + 40);
       const cversion = buf.readInt32BE(p + 44);
       const aversion = buf.readInt32BE(p + 48);
       const ownerHi = buf.readInt32BE(p + 52);
       const ownerLo = buf.readInt32BE(p + 56);
       const ephemeralOwner = ownerHi === 0 && ownerLo === 0 ? 0n : buf.readBigInt64BE(p + 52);
-      const pzxid = this.#long(p + 60, `pzxid of ${path}`);
+      const pzxid = safeLong(buf, p + 60);
+      if (Number.isNaN(acl + czxid + mzxid + ctime + mtime + pzxid)) {
+        const names = ['acl', 'czxid', 'mzxid', 'ctime', 'mtime', 'pzxid'];
+        const at = [0, 8, 16, 24, 32, 60].findIndex((o) => Number.isNaN(safeLong(buf, p + o)));
+        this.#long(p + [0, 8, 16, 24, 32, 60][at]!, `${names[at]} of ${path}`); // throws
+      }
       p += 8 + STAT_PERSISTED_BYTES;
       const node = new DataNode(data, acl, { czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid });
       this.#pos = p;
@@ -1130,6 +1272,13 @@ export class SnapshotParser {
       this.#phase = Phase.Done;
     }
   }
+}
+
+/** The jute long at `p` as a number, or NaN if it needs more than 53 bits. */
+function safeLong(buf: Buffer, p: number): number {
+  const hi = buf.readInt32BE(p);
+  if (hi >= 0x200000 || hi < -0x200000) return NaN;
+  return hi * TWO_32 + buf.readUInt32BE(p + 4);
 }
 
 const PHASE_WHAT: Record<Phase, string> = {
