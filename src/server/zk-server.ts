@@ -34,6 +34,7 @@ import { SESSION_PASSWORD_BYTES } from '../util/limits.js';
 import type { Logger } from './log.js';
 import type { RestoredState } from '../storage/file-txn-snap-log.js';
 import type { TxnLogWriter } from '../storage/txn-log.js';
+import { writeSnapshot } from '../storage/snapshot.js';
 import { ZkDatabase } from './zk-database.js';
 import { fourLetterWordNames, runFourLetterWord } from './four-letter-words.js';
 import type { ServerSettings } from './settings.js';
@@ -167,6 +168,8 @@ export class ZooKeeperServer implements ClientHandler {
   ) {
     this.db = new ZkDatabase(settings, restored?.tree);
     this.#txnLog = restored?.writer ?? null;
+    this.#snapDir = restored?.snapDir ?? null;
+    this.#snapshotThreshold = this.#nextSnapshotThreshold();
     // Standalone servers make session ids with server id 1 (ZooKeeperServer.createSessionTrackerServerId).
     this.sessions = new SessionTracker(1, settings.tickTimeMs, monotonicMs());
     for (const [id, timeoutMs] of restored?.sessions ?? []) this.sessions.addSession(id, timeoutMs, monotonicMs());
@@ -422,6 +425,7 @@ export class ZooKeeperServer implements ClientHandler {
     if (req.hdr !== null && req.txn !== null && this.#txnLog !== null) {
       this.#txnLog.append(req.hdr, req.txn);
       seq = ++this.#appendedSeq;
+      this.#maybeSnapshot();
     }
     this.#inFlight++;
     this.#queue.push({ req, receivedAtMs: now, seq });
@@ -456,6 +460,53 @@ export class ZooKeeperServer implements ClientHandler {
   }
 
   #writeFailure: string | null = null;
+
+  /**
+   * SyncRequestProcessor.shouldSnapshot: after snapCount/2 + random(snapCount/2) txns,
+   * roll the log and take a fuzzy snapshot in the background (chunked, so requests go on
+   * being served); one at a time ("Too busy to snap, skipping" otherwise).
+   */
+  #maybeSnapshot(): void {
+    if (this.#snapDir === null) return;
+    this.#txnsSinceSnapshot++;
+    if (this.#txnsSinceSnapshot <= this.#snapshotThreshold) return;
+    this.#txnsSinceSnapshot = 0;
+    this.#snapshotThreshold = this.#nextSnapshotThreshold();
+    this.#txnLog!.rollLog();
+    if (this.#snapshotting) {
+      this.log.warn('SyncRequestProcessor', 'Too busy to snap, skipping');
+      return;
+    }
+    this.#snapshotting = true;
+    const sessions = new Map<bigint, number>();
+    for (const s of this.sessions.sessions()) sessions.set(s.id, s.timeoutMs);
+    const zxid = this.db.lastProcessedZxid;
+    const dir = this.#snapDir;
+    this.log.info('FileTxnSnapLog', `Snapshotting: ${zxidToHex(zxid)} to ${dir}`);
+    writeSnapshot(dir, this.db.tree, sessions, zxid).then(
+      (r) => {
+        this.#snapshotting = false;
+        this.lastSnapshot = { zxid: r.zxid, bytes: r.bytes, nodes: r.nodes, durationMs: r.durationMs, longestChunkMs: r.longestChunkMs };
+        this.log.info('FileTxnSnapLog', `Snapshot ${r.path} written: ${r.nodes} nodes, ${r.bytes} bytes in ${Math.round(r.durationMs)} ms (longest event-loop stall ${r.longestChunkMs.toFixed(1)} ms)`);
+      },
+      (e: Error) => {
+        this.#snapshotting = false;
+        this.log.error('SyncRequestProcessor', `Severe unrecoverable error taking a snapshot: ${e.message}. The txn log still holds every txn; the next snapshot will be tried after ${this.#snapshotThreshold} txns.`);
+      },
+    );
+  }
+
+  #nextSnapshotThreshold(): number {
+    const half = Math.max(1, Math.floor(this.settings.snapCount / 2));
+    return half + Math.floor(Math.random() * half);
+  }
+
+  /** The last snapshot this server wrote (for tests, benchmarks and monitoring). */
+  lastSnapshot: { zxid: number; bytes: number; nodes: number; durationMs: number; longestChunkMs: number } | null = null;
+  readonly #snapDir: string | null;
+  #txnsSinceSnapshot = 0;
+  #snapshotThreshold = 0;
+  #snapshotting = false;
 
   /**
    * The log could not be written (disk full, I/O error): every txn not yet durable is

@@ -12,6 +12,7 @@ import { OpCode } from '../jute/constants.js';
 import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
 import { zxidToHex } from '../util/zxid.js';
 import { listLogFiles, readTxnLog, truncateTornTail, TxnLogWriter, type TxnLogSync } from './txn-log.js';
+import { loadNewestSnapshot, SnapshotError, writeSnapshot, type LoadedSnapshot } from './snapshot.js';
 
 export const VERSION_DIR = 'version-2';
 
@@ -74,18 +75,32 @@ export async function restore(opts: StorageOptions): Promise<RestoredState> {
   await ensureDir(snapDir, 'dataDir');
   await ensureDir(logDir, 'dataLogDir');
 
-  const tree = new DataTree(opts.tree);
-  const sessions = new Map<bigint, number>();
-  const snapZxid = 0;
+  let snapshot: LoadedSnapshot | null;
+  try {
+    snapshot = await loadNewestSnapshot(snapDir, { treeOptions: opts.tree, onWarning: opts.warn });
+  } catch (e) {
+    if (e instanceof SnapshotError) {
+      throw new StorageError(`${e.message}. Every snapshot in ${snapDir} failed to load: restore one from a backup or another server (or, if the txn log is complete from its first txn, move the broken snapshots away to rebuild from the log).`);
+    }
+    throw e;
+  }
+  const tree = snapshot?.tree ?? new DataTree(opts.tree);
+  const sessions = new Map<bigint, number>(snapshot?.sessions ?? []);
+  const snapZxid = snapshot?.zxid ?? 0;
+  if (snapshot !== null) opts.info(`Reading snapshot ${snapshot.file}: ${snapshot.nodes} nodes, ${sessions.size} sessions, zxid ${zxidToHex(snapZxid)}`);
   const logs = await listLogFiles(logDir);
-  // Without a snapshot, the log must hold every txn from the first one; a log that
-  // starts later means txns were purged or lost.
   const first = logs[0];
-  if (first !== undefined && first.startZxid > 1 && snapZxid === 0) {
-    throw new StorageError(
-      `No snapshot found in ${snapDir}, but the txn log starts at ${zxidToHex(first.startZxid)} (${first.path}): the txns before it are missing, so the tree cannot be rebuilt. ` +
-        `Restore the snapshot files from a backup or another server, or remove ${snapDir} and ${logDir} to start empty (losing the data).`,
-    );
+  if (snapshot === null && first !== undefined) {
+    // Without a snapshot, the log must hold every txn from the first one (ZooKeeper
+    // refuses to start here; we rebuild when nothing is missing). A log that starts
+    // later means txns were purged or lost.
+    if (first.startZxid > 1) {
+      throw new StorageError(
+        `No valid snapshot in ${snapDir}, but the txn log starts at ${zxidToHex(first.startZxid)} (${first.path}): the txns before it are missing, so the tree cannot be rebuilt. ` +
+          `Restore the snapshot files from a backup or another server, or remove ${snapDir} and ${logDir} to start empty (losing the data).`,
+      );
+    }
+    opts.warn(`No valid snapshot in ${snapDir}; rebuilding the tree from the txn log, which is complete from its first txn`);
   }
   const reader = readTxnLog(logDir, snapZxid + 1);
   let replayed = 0;
@@ -115,6 +130,12 @@ export async function restore(opts: StorageOptions): Promise<RestoredState> {
   });
   // Appends after a restart go to a new file, as ZooKeeper does.
   writer.rollLog();
+  if (snapshot === null || replayed > 0) {
+    // As ZooKeeperServer.loadData: a snapshot of what was loaded, so that the next start
+    // (ours or Apache ZooKeeper's) finds one.
+    const result = await writeSnapshot(snapDir, tree, sessions, tree.lastProcessedZxid);
+    opts.info(`Snapshotting: ${zxidToHex(result.zxid)} to ${result.path}`);
+  }
   opts.info(`Restored ${replayed} txns from ${logDir}; last zxid ${zxidToHex(tree.lastProcessedZxid)}, ${sessions.size} sessions, ${tree.nodeCount} nodes`);
   return { tree, sessions, writer, snapDir, logDir, replayedTxns: replayed };
 }
