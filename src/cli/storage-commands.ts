@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, resolveConfigPath } from '../server/config.js';
 import { LogDumpError, type LogDumpOut, logDump } from '../storage/log-dump.js';
+import { writeSnapDump } from '../storage/snap-dump.js';
 import { COUNT_ERR_MSG, PurgeError, SNAP_RETAIN_COUNT_MIN, purge } from '../storage/purge.js';
 
 const EXIT_OK = 0;
@@ -25,7 +26,7 @@ const EXIT_INVALID_CONFIG = 2;
 const STDOUT_CHUNK_BYTES = 64 * 1024;
 const INT_MAX = 0x7fffffff;
 
-/** Add `cleanup` and `log-dump` to zk-server's program. */
+/** Add `cleanup`, `log-dump` and `snap-dump` to zk-server's program. */
 export function registerStorageCommands(program: Command): void {
   program
     .command('cleanup')
@@ -42,6 +43,19 @@ export function registerStorageCommands(program: Command): void {
     .option('--json', 'print one JSON object per txn instead')
     .action(async (file: string, opts: { json?: boolean }) => {
       process.exitCode = await dumpLog(file, opts.json === true);
+    });
+  program
+    .command('snap-dump')
+    .description("print a snapshot file as ZooKeeper's SnapshotFormatter prints it")
+    .argument('<file>', 'a snapshot.<zxid> file, from dataDir/version-2')
+    .option('-d, --data', "print each node's data (base64) instead of its length")
+    .option('--json', 'the JSON form (SnapshotFormatter -json)')
+    .action((file: string, opts: { data?: boolean; json?: boolean }) => {
+      try {
+        writeSnapDump(file, (text) => process.stdout.write(text), { data: opts.data === true, json: opts.json === true });
+      } catch (e) {
+        process.exitCode = fail(`snap-dump ${file}: ${(e as Error).message}`, 1);
+      }
     });
 }
 

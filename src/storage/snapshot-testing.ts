@@ -285,10 +285,5 @@ export function randomTxn(feed: Feed, rnd: Random, sessions: Map<bigint, number>
   }
 }
 
-/** Every path in the tree, for randomTxn to pick from. */
-export function allPaths(tree: DataTree): string[] {
-  return treeState(tree, { refs: false, counts: false }).nodes.map((n) => n.path);
-}
-
 /** A TTL node's owner, for assertions. */
 export const ttlOwner = ttlToEphemeralOwner;

@@ -33,7 +33,6 @@ import {
   OPEN,
   S1,
   S2,
-  allPaths,
   buildEveryKindTree,
   create,
   randomTxn,
@@ -141,6 +140,15 @@ describe('the format', () => {
     for (let i = 0; i < 19; i++) f.apply(create(tree, `/n${i}`, null, [{ perms: 1, id: { scheme: 'sasl', id: `u${i}` } }]));
     const refs = tree.aclCache.snapshotEntries().map(([ref]) => ref);
     assert.deepStrictEqual(refs, Array.from({ length: 20 }, (_, i) => i + 1));
+    // Sparse references in a smaller copy wrap around; the order a JVM gives for
+    // new HashMap<>(m) after putting 1..41 and removing all but 1, 2, 18, 34, 40:
+    const sparse = new DataTree();
+    const g = new Feed(sparse);
+    for (let i = 2; i <= 41; i++) g.apply(create(sparse, `/n${i}`, null, [{ perms: 1, id: { scheme: 'sasl', id: `u${i}` } }]));
+    for (let i = 3; i <= 41; i++) if (i !== 18 && i !== 34 && i !== 40) g.apply({ type: 2, txn: { path: `/n${i}` } });
+    assert.deepStrictEqual(sparse.aclCache.snapshotEntries().map(([ref]) => ref), [40, 1, 2, 18, 34]);
+    const reloaded = parse(serialize(sparse, new Map())).tree;
+    assert.deepStrictEqual(reloaded.aclCache.snapshotEntries().map(([ref]) => ref), [40, 1, 2, 18, 34]);
     // Session ids hash by (int)(id ^ id >>> 32); a copy of 4 entries has 8 buckets:
     // 0x9, 0x1_00000000 and 0x1 share bucket 1 (in insertion order), 0x2 is in bucket 2.
     const sessions = new Map<bigint, number>([[0x2n, 1], [0x9n, 2], [0x100000000n, 3], [0x1n, 4]]);
