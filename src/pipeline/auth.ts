@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Err, KeeperError } from '../jute/constants.js';
 import type { ACL, ClientInfo, Id } from '../jute/records.gen.js';
+import { javaStringHash } from '../tree/java-hash-order.js';
 
 export interface AuthProvider {
   readonly scheme: string;
@@ -173,6 +174,24 @@ export function fixupACL(path: string, authInfo: readonly Id[], acls: readonly A
     }
   }
   return rv;
+}
+
+/**
+ * A connection's identities in the order ZooKeeper iterates them: ServerCnxn.authInfo is
+ * a set over a ConcurrentHashMap (16 bins), walked bin by bin, each bin in insertion
+ * order; the bin is the spread Id.hashCode (jute's: 37 * (37 * 17 + scheme) + id, with
+ * String.hashCode). fixupACL's `auth` expansion and whoAmI follow this order. (The map
+ * resizes past 12 entries; a connection never holds that many identities in practice.)
+ */
+export function javaIdSetOrder(ids: readonly Id[]): Id[] {
+  const bin = (id: Id): number => {
+    const h = (Math.imul(37, (Math.imul(37, 17) + javaStringHash(id.scheme)) | 0) + javaStringHash(id.id)) | 0;
+    return ((h ^ (h >>> 16)) & 0x7fffffff) & 15;
+  };
+  return ids
+    .map((id, i) => ({ id, i, b: bin(id) }))
+    .sort((x, y) => x.b - y.b || x.i - y.i)
+    .map((x) => x.id);
 }
 
 /** AuthUtil.getClientInfos, for whoAmI. */

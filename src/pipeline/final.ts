@@ -84,6 +84,8 @@ export interface FinalSessions {
 export interface FinalConfig extends AclPolicy {
   /** Close every connection bound to a session that has just been closed. */
   closeSessionConnections(sessionId: bigint): void;
+  /** A request failed with something other than a KeeperException (logged as ZooKeeper's "Failed to process"). */
+  onUnexpectedError?(req: Request, e: unknown): void;
 }
 
 type BodyWriter = ((w: JuteWriter) => void) | null;
@@ -125,7 +127,11 @@ export class FinalStage {
     } catch (e) {
       if (e instanceof KeeperError) err = e.code;
       else if (e instanceof DecodeError) err = Err.MARSHALLINGERROR;
-      else throw e;
+      else {
+        // FinalRequestProcessor's catch (Exception e): log it, answer MarshallingError.
+        this.config.onUnexpectedError?.(req, e);
+        err = Err.MARSHALLINGERROR;
+      }
       rsp = null;
     }
     const xid = req.type === OpCode.ping ? -2 : req.cxid;

@@ -23,7 +23,7 @@ import {
   type WatcherEvent,
 } from '../jute/records.gen.js';
 import type { TxnBody } from '../jute/txn.js';
-import { authProvider, checkACL } from '../pipeline/auth.js';
+import { authProvider, checkACL, javaIdSetOrder } from '../pipeline/auth.js';
 import { FinalStage } from '../pipeline/final.js';
 import { Prep } from '../pipeline/prep.js';
 import { newRequest, type Request, type RequestOrigin } from '../pipeline/request.js';
@@ -177,6 +177,8 @@ export class ZooKeeperServer implements ClientHandler {
     this.final = new FinalStage(this.db, this.sessions, {
       skipACL: settings.skipACL,
       closeSessionConnections: (id) => this.#closeSessionConnections(id),
+      onUnexpectedError: (req, e) =>
+        this.log.error('FinalRequestProcessor', `Failed to process sessionid:${sessionIdToHex(req.sessionId)} type:${opName(req.type)} cxid:0x${(req.cxid >>> 0).toString(16)}: ${(e as Error).stack ?? String(e)}; answered MarshallingError. Dumping request buffer: 0x${req.body.toString('hex')}`),
     }, monotonicMs);
   }
 
@@ -408,7 +410,7 @@ export class ZooKeeperServer implements ClientHandler {
     // ZooKeeper reads a deleteContainer path from the whole packet, header included, so a
     // client-sent one always fails with BadArguments; only the container manager's succeed.
     const requestBody = h.type === OpCode.deleteContainer ? frame : body;
-    this.submit(newRequest({ sessionId: cnxn.sessionId, cxid: h.xid, type: h.type, body: Buffer.from(requestBody), authInfo: cnxn.authInfo.slice(), owner: LOCAL_OWNER, origin: cnxn }));
+    this.submit(newRequest({ sessionId: cnxn.sessionId, cxid: h.xid, type: h.type, body: Buffer.from(requestBody), authInfo: javaIdSetOrder(cnxn.authInfo), owner: LOCAL_OWNER, origin: cnxn }));
   }
 
   // ---- the request chain -----------------------------------------------------

@@ -94,7 +94,11 @@ export function* pathAndParents(path: string, withParents: boolean): Generator<[
     if (p === '/') {
       p = '';
     } else {
-      p = p.substring(0, p.lastIndexOf('/'));
+      const slash = p.lastIndexOf('/');
+      // Java's substring(0, -1) throws (StringIndexOutOfBoundsException) for a path
+      // without a slash, before the path itself is returned; so do we.
+      if (slash === -1) throw new RangeError(`path walk: "${p}" has no parent (it does not start with "/")`);
+      p = p.substring(0, slash);
       if (p.length === 0) p = '/';
     }
     yield [local, level > 0];

@@ -9,16 +9,21 @@
  * and password values).
  *
  * Normalised:
- *  - children lists (getChildren, getChildren2, multiRead) and getEphemerals lists
- *    are compared sorted: ZooKeeper returns a HashSet's iteration order. A differing
- *    order is reported as a note, not a difference.
+ *  - children lists (getChildren, getChildren2, multiRead), getEphemerals lists and
+ *    whoAmI's client infos are compared sorted: ZooKeeper returns a hash set's
+ *    iteration order. A differing order is reported as a note, not a difference.
  *  - zxids (czxid, mzxid, pzxid, reply header zxids, event zxids >= 0) may differ in
- *    value but not in order relations: each is replaced by its dense rank among all
- *    zxids of its transcript, so the relation (equal / less / greater) between any
- *    two zxids must be the same on both sides.
+ *    value but not in order relations: they are paired in the order they are compared
+ *    (step by step, session by session, field by field), and the pairing must be a
+ *    bijection that preserves order, i.e. the relation (equal / less / greater)
+ *    between any two zxids is the same on both sides. A zxid that only one side
+ *    sends (in a frame the other side does not have) does not disturb the check.
  *  - ctime/mtime are replaced by the zxid they belong to (czxid/mzxid); each
  *    transcript is checked on its own that a zxid always comes with the same time and
  *    that times never decrease as zxids increase.
+ *  - watch events that arrive between the same two replies on a session are compared
+ *    as a set: when one txn fires several (e.g. the ephemerals of a closing session),
+ *    ZooKeeper's order comes from hash sets. A differing order is noted.
  *  - ephemeralOwner: a session id of the run becomes `session#<index>`; others (0,
  *    the container and TTL encodings) are kept as hex.
  */
@@ -44,6 +49,7 @@ import {
 } from '../../src/jute/records.gen.js';
 import { readMultiResponse, type ConnectResult } from './raw-client.js';
 import type { RecordedFrame, Transcript } from './runner.js';
+import type { Step } from './workload.js';
 
 // ---------------------------------------------------------------------------
 // Markers used between the decode pass and the ranking pass
@@ -66,7 +72,7 @@ class Aside {
   constructor(readonly v: unknown) {}
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export interface NormStep {
   index: number;
@@ -78,6 +84,35 @@ export interface NormStep {
   raw: string[][];
   /** per session, uncompared details (children order) keyed like the frames */
   aside: Json[][];
+  /** per session, the events in arrival order (frames hold each run of events sorted) */
+  eventOrder: string[][];
+}
+
+const isEvent = (f: Json): boolean => f !== null && typeof f === 'object' && !Array.isArray(f) && f['kind'] === 'event';
+
+/** Sort each run of consecutive events (their asides move with them). */
+function sortEventRuns(frames: Json[], notes: Json[]): { frames: Json[]; notes: Json[] } {
+  const outF: Json[] = [];
+  const outN: Json[] = [];
+  let run: [Json, Json][] = [];
+  const flush = (): void => {
+    run.sort((x, y) => (JSON.stringify(x[0]) < JSON.stringify(y[0]) ? -1 : JSON.stringify(x[0]) > JSON.stringify(y[0]) ? 1 : 0));
+    for (const [f, n] of run) {
+      outF.push(f);
+      outN.push(n);
+    }
+    run = [];
+  };
+  frames.forEach((f, i) => {
+    if (isEvent(f)) run.push([f, notes[i] ?? []]);
+    else {
+      flush();
+      outF.push(f);
+      outN.push(notes[i] ?? []);
+    }
+  });
+  flush();
+  return { frames: outF, notes: outN };
 }
 
 export interface NormTranscript {
@@ -124,9 +159,7 @@ function stat(s: Stat): unknown {
 const acls = (a: ACL[]): unknown => a.map((x) => ({ perms: x.perms, scheme: x.id.scheme, id: x.id.id }));
 
 function children(list: string[]): unknown {
-  const sorted = [...list].sort();
-  const sameOrder = sorted.every((c, i) => c === list[i]);
-  return { sorted, order: new Aside(sameOrder ? 'sorted' : list) };
+  return { sorted: [...list].sort(), order: new Aside(list) };
 }
 
 function decodeBody(opcode: number | undefined, body: Buffer): unknown {
@@ -152,6 +185,7 @@ function decodeBody(opcode: number | undefined, body: Buffer): unknown {
       break;
     }
     case OpCode.setData:
+    case OpCode.check: // FinalRequestProcessor answers a lone check with a SetDataResponse
       v = { stat: stat(readSetDataResponse(r).stat) };
       break;
     case OpCode.getACL: {
@@ -182,9 +216,12 @@ function decodeBody(opcode: number | undefined, body: Buffer): unknown {
     case OpCode.addWatch:
       v = { errorResponse: readErrorResponse(r).err };
       break;
-    case OpCode.whoAmI:
-      v = { clientInfo: readWhoAmIResponse(r).clientInfo.map((c) => ({ authScheme: c.authScheme, user: c.user })) };
+    case OpCode.whoAmI: {
+      // ServerCnxn.authInfo is a ConcurrentHashMap key set: hash order, like children
+      const infos = readWhoAmIResponse(r).clientInfo.map((c) => `${c.authScheme}:${c.user}`);
+      v = { clientInfo: children(infos) };
       break;
+    }
     case OpCode.multi:
     case OpCode.multiRead: {
       const m = readMultiResponse(r);
@@ -286,7 +323,13 @@ function rawFrame(f: RecordedFrame): string {
 // Normalising
 // ---------------------------------------------------------------------------
 
-export function normalize(t: Transcript): NormTranscript {
+/**
+ * A zxid in a normalised frame: `{ $z: value }` (comparison mode) or the string
+ * `z<rank>` (display mode). A ctime/mtime is represented by the zxid it belongs to.
+ */
+type ZxidMode = 'compare' | 'rank';
+
+export function normalize(t: Transcript, mode: ZxidMode = 'compare'): NormTranscript {
   const sessionIds = new Map<bigint, number>();
   t.sessions.forEach((s) => sessionIds.set(s.connect.sessionId, s.index));
 
@@ -319,12 +362,13 @@ export function normalize(t: Transcript): NormTranscript {
 
   const zxidByRank = [...zxids].sort((a, b) => a - b);
   const rank = new Map<number, number>(zxidByRank.map((z, i) => [z, i]));
+  const zx = (z: number): Json => (mode === 'rank' ? `z${rank.get(z)}` : { $z: z });
 
   // pass 2: replace markers
   const asides: Json[] = [];
   const finalize = (v: unknown): Json => {
-    if (v instanceof Z) return `z${rank.get(v.v)}`;
-    if (v instanceof T) return `time(z${rank.get(v.z)})`;
+    if (v instanceof Z) return zx(v.v);
+    if (v instanceof T) return mode === 'rank' ? `time(z${rank.get(v.z)})` : { $t: v.z };
     if (v instanceof Owner) {
       const idx = sessionIds.get(v.v);
       if (idx !== undefined) return `session#${idx}`;
@@ -347,18 +391,27 @@ export function normalize(t: Transcript): NormTranscript {
   const steps: NormStep[] = t.steps.map((st, i) => {
     const sessions: Json[][] = [];
     const aside: Json[][] = [];
+    const eventOrder: string[][] = [];
     for (const fs of decoded[i]!) {
-      const frames: Json[] = [];
-      const notes: Json[] = [];
+      let frames: Json[] = [];
+      let notes: Json[] = [];
       for (const f of fs) {
         asides.length = 0; // placeholders are numbered per frame
         frames.push(finalize(f));
         notes.push([...asides]);
       }
+      // Events between the same two replies are compared as a set (sorted): when one
+      // txn fires several, ZooKeeper's order comes from hash sets (e.g. the ephemerals
+      // of a closing session). Their order is kept for notes.
+      const order = frames.filter((f) => isEvent(f)).map((f) => JSON.stringify(f));
+      const sorted = sortEventRuns(frames, notes);
+      frames = sorted.frames;
+      notes = sorted.notes;
       sessions.push(frames);
       aside.push(notes);
+      eventOrder.push(order);
     }
-    return { index: st.index, desc: st.desc, skipped: st.skipped ?? null, sessions, raw: st.frames.map((fs) => fs.map(rawFrame)), aside };
+    return { index: st.index, desc: st.desc, skipped: st.skipped ?? null, sessions, raw: st.frames.map((fs) => fs.map(rawFrame)), aside, eventOrder };
   });
 
   return {
@@ -383,9 +436,19 @@ export interface Difference {
   field: string;
   expected: Json | undefined;
   actual: Json | undefined;
+  /** why the values differ, when that is not plain inequality (zxid relations) */
+  reason?: string;
   /** raw frames of that session in this step, both sides */
   expectedFrames: string[];
   actualFrames: string[];
+  /** the whole normalised frames that differ (for allow-list rewrites) */
+  expectedFrame?: Json | undefined;
+  actualFrame?: Json | undefined;
+  /** all normalised frames of that session in this step, both sides (for allow-list rewrites) */
+  expectedSessionFrames?: Json[];
+  actualSessionFrames?: Json[];
+  /** the workload step (for allow-list rewrites) */
+  step_?: Step | undefined;
   /** set when an allow-list entry matched */
   allowedBy?: string;
 }
@@ -395,7 +458,12 @@ export interface AllowEntry {
   /** the upstream JIRA issue, e.g. ZOOKEEPER-1234 */
   jira: string;
   description: string;
-  matches(d: Difference): boolean;
+  /**
+   * Undo the documented difference: return the actual frame as the reference would
+   * have sent it, or undefined if this entry does not apply. The difference is
+   * accepted when the rewritten frame compares equal to the expected one.
+   */
+  rewrite(d: Difference): Json | undefined;
 }
 
 export interface Comparison {
@@ -405,20 +473,84 @@ export interface Comparison {
   notes: string[];
 }
 
-function firstDiff(a: Json | undefined, b: Json | undefined, path: string): { field: string; a: Json | undefined; b: Json | undefined } | undefined {
+const isZ = (v: Json | undefined): v is { $z: number } => v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v['$z'] === 'number' && Object.keys(v).length === 1;
+const isT = (v: Json | undefined): v is { $t: number } => v !== null && typeof v === 'object' && !Array.isArray(v) && typeof v['$t'] === 'number' && Object.keys(v).length === 1;
+
+/**
+ * Pairs the zxids of two transcripts in the order they are compared and checks that
+ * the pairing preserves equality and order: a zxid on one side always meets the same
+ * zxid on the other, and any two pairs are ordered alike.
+ */
+class ZxidRelation {
+  /** expected zxid -> actual zxid, and back */
+  readonly #ab = new Map<number, number>();
+  readonly #ba = new Map<number, number>();
+  /** the pairs so far, sorted by expected zxid */
+  readonly #sorted: [number, number][] = [];
+  firstValueDifference: [number, number] | undefined;
+
+  /** Undefined if (a, b) is consistent with the pairs so far (and records it), else why not. */
+  check(a: number, b: number, commit = true): string | undefined {
+    const hex = (n: number): string => `0x${n.toString(16)}`;
+    const mappedB = this.#ab.get(a);
+    if (mappedB !== undefined) {
+      return mappedB === b ? undefined : `expected zxid ${hex(a)} was paired with actual ${hex(mappedB)} before, now with ${hex(b)}`;
+    }
+    const mappedA = this.#ba.get(b);
+    if (mappedA !== undefined) return `actual zxid ${hex(b)} was paired with expected ${hex(mappedA)} before, now with ${hex(a)}`;
+    // binary search the insertion point by a; neighbours must bracket b
+    let lo = 0;
+    let hi = this.#sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#sorted[mid]![0] < a) lo = mid + 1;
+      else hi = mid;
+    }
+    const below = this.#sorted[lo - 1];
+    const above = this.#sorted[lo];
+    if (below !== undefined && !(below[1] < b)) {
+      return `order: expected ${hex(below[0])} < ${hex(a)} but actual ${hex(below[1])} >= ${hex(b)}`;
+    }
+    if (above !== undefined && !(b < above[1])) {
+      return `order: expected ${hex(a)} < ${hex(above[0])} but actual ${hex(b)} >= ${hex(above[1])}`;
+    }
+    if (commit) {
+      this.#ab.set(a, b);
+      this.#ba.set(b, a);
+      this.#sorted.splice(lo, 0, [a, b]);
+      if (a !== b && this.firstValueDifference === undefined) this.firstValueDifference = [a, b];
+    }
+    return undefined;
+  }
+}
+
+interface FieldDiff {
+  field: string;
+  a: Json | undefined;
+  b: Json | undefined;
+  reason?: string;
+}
+
+function firstDiff(a: Json | undefined, b: Json | undefined, path: string, zr: ZxidRelation, commit: boolean): FieldDiff | undefined {
   if (a === b) return undefined;
+  if ((isZ(a) && isZ(b)) || (isT(a) && isT(b))) {
+    const va = isZ(a) ? a.$z : (a as { $t: number }).$t;
+    const vb = isZ(b) ? b.$z : (b as { $t: number }).$t;
+    const why = zr.check(va, vb, commit);
+    return why === undefined ? undefined : { field: path, a, b, reason: why };
+  }
   if (Array.isArray(a) && Array.isArray(b)) {
     for (let i = 0; i < Math.min(a.length, b.length); i++) {
-      const d = firstDiff(a[i], b[i], `${path}[${i}]`);
+      const d = firstDiff(a[i], b[i], `${path}[${i}]`, zr, commit);
       if (d) return d;
     }
     if (a.length !== b.length) return { field: `${path}.length`, a: a.length, b: b.length };
     return undefined;
   }
-  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+  if (a !== null && b !== null && a !== undefined && b !== undefined && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
     for (const k of keys) {
-      const d = firstDiff(a[k], b[k], path === '' ? k : `${path}.${k}`);
+      const d = firstDiff(a[k], b[k], path === '' ? k : `${path}.${k}`, zr, commit);
       if (d) return d;
     }
     return undefined;
@@ -434,39 +566,48 @@ function firstDiff(a: Json | undefined, b: Json | undefined, path: string): { fi
 export function compareTranscripts(expected: Transcript, actual: Transcript, opts: { allow?: readonly AllowEntry[]; limit?: number } = {}): Comparison {
   const A = normalize(expected);
   const B = normalize(actual);
+  const zr = new ZxidRelation();
   const limit = opts.limit ?? 20;
   const differences: Difference[] = [];
   const allowed: Difference[] = [];
   const notes: string[] = [];
-  const push = (d: Difference): boolean => {
-    const entry = opts.allow?.find((e) => e.matches(d));
-    if (entry) {
-      allowed.push({ ...d, allowedBy: entry.jira });
-      return false;
+  /** 'allowed' (go on), 'recorded', or 'full' (stop) */
+  const record = (d: Difference): 'allowed' | 'recorded' | 'full' => {
+    for (const e of opts.allow ?? []) {
+      const fixed = e.rewrite(d);
+      if (fixed === undefined) continue;
+      // dry run first: a rewrite that does not reconcile the frames must not pair zxids
+      if (firstDiff(d.expectedFrame, fixed, '', zr, false) === undefined && firstDiff(d.expectedFrame, fixed, '', zr, true) === undefined) {
+        allowed.push({ ...d, allowedBy: e.jira });
+        return 'allowed';
+      }
     }
     differences.push(d);
-    return differences.length >= limit;
+    return differences.length >= limit ? 'full' : 'recorded';
   };
+  const push = (d: Difference): boolean => record(d) === 'full';
 
-  const dc = firstDiff(A.connects as Json, B.connects as Json, 'connect');
+  const dc = firstDiff(A.connects as Json, B.connects as Json, 'connect', zr, true);
   if (dc && push({ step: -1, desc: 'connect', session: null, frame: null, field: dc.field, expected: dc.a, actual: dc.b, expectedFrames: [], actualFrames: [] })) {
     return { differences, allowed, notes };
   }
 
   let childOrderNoted = 0;
+  let eventOrderNoted = 0;
   const n = Math.min(A.steps.length, B.steps.length);
   outer: for (let i = 0; i < n; i++) {
     const sa = A.steps[i]!;
     const sb = B.steps[i]!;
-    if (sa.desc !== sb.desc || sa.skipped !== sb.skipped) {
+    if (sa.skipped !== sb.skipped || (sa.skipped === null && sa.desc !== sb.desc)) {
+      const skip = sa.skipped !== sb.skipped;
       const d: Difference = {
         step: sa.index,
         desc: sa.desc,
         session: null,
         frame: null,
-        field: sa.desc !== sb.desc ? 'request (resolved from earlier replies)' : 'skipped',
-        expected: sa.desc !== sb.desc ? sa.desc : sa.skipped,
-        actual: sa.desc !== sb.desc ? sb.desc : sb.skipped,
+        field: skip ? 'skipped (the session was closed on one side only)' : 'request (resolved from earlier replies)',
+        expected: skip ? sa.skipped : sa.desc,
+        actual: skip ? sb.skipped : sb.desc,
         expectedFrames: [],
         actualFrames: [],
       };
@@ -477,31 +618,50 @@ export function compareTranscripts(expected: Transcript, actual: Transcript, opt
       const fa = sa.sessions[s] ?? [];
       const fb = sb.sessions[s] ?? [];
       for (let f = 0; f < Math.max(fa.length, fb.length); f++) {
-        const d = firstDiff(fa[f], fb[f], '');
+        const d = firstDiff(fa[f], fb[f], '', zr, true);
         if (d) {
           const diff: Difference = {
             step: sa.index,
             desc: sa.desc,
             session: s,
             frame: f,
-            field: d.field === '' ? (fa[f] === undefined ? 'missing frame (extra on actual side)' : fb[f] === undefined ? 'missing frame' : 'frame') : d.field,
+            field: d.field === '' ? (fa[f] === undefined ? 'frame (only on the actual side)' : fb[f] === undefined ? 'frame (missing on the actual side)' : 'frame') : d.field,
             expected: d.a,
             actual: d.b,
             expectedFrames: sa.raw[s] ?? [],
             actualFrames: sb.raw[s] ?? [],
+            expectedFrame: fa[f],
+            actualFrame: fb[f],
+            expectedSessionFrames: fa,
+            actualSessionFrames: fb,
+            step_: expected.steps[i]?.step,
           };
-          if (push(diff)) break outer;
-          break; // one difference per session per step
+          if (d.reason !== undefined) diff.reason = d.reason;
+          const r = record(diff);
+          if (r === 'full') break outer;
+          if (r === 'recorded') break; // one difference per session per step
+          continue;
         }
         // same frame: compare asides (children order) for notes
         const xa = JSON.stringify(sa.aside[s]?.[f] ?? []);
         const xb = JSON.stringify(sb.aside[s]?.[f] ?? []);
         if (xa !== xb && childOrderNoted < 5) {
           childOrderNoted++;
-          notes.push(`step ${sa.index} (${sa.desc}) session ${s} frame ${f}: same children, different order (ZooKeeper returns HashSet order): ${A.label} ${xa} vs ${B.label} ${xb}`);
+          notes.push(`step ${sa.index} (${sa.desc}) session ${s} frame ${f}: same members, different order (ZooKeeper returns a hash set's order): ${A.label} ${xa} vs ${B.label} ${xb}`);
         }
       }
     }
+  }
+  for (let i = 0; i < n && eventOrderNoted < 5; i++) {
+    const sa = A.steps[i]!;
+    const sb = B.steps[i]!;
+    sa.eventOrder.forEach((oa, s) => {
+      const ob = sb.eventOrder[s] ?? [];
+      if (eventOrderNoted < 5 && JSON.stringify(oa) !== JSON.stringify(ob) && JSON.stringify([...oa].sort()) === JSON.stringify([...ob].sort())) {
+        eventOrderNoted++;
+        notes.push(`step ${sa.index} (${sa.desc}) session ${s}: same events, different order: ${A.label} [${oa.join(', ')}] vs ${B.label} [${ob.join(', ')}]`);
+      }
+    });
   }
   if (differences.length < limit && A.steps.length !== B.steps.length) {
     const i = Math.min(A.steps.length, B.steps.length);
@@ -530,12 +690,9 @@ export function compareTranscripts(expected: Transcript, actual: Transcript, opt
       notes.push(`${label}: ${v.length} time/zxid inconsistencies on both sides, first: step ${v[0]!.step}: ${v[0]!.message}`);
     }
   }
-  // zxid values (not compared: only their order is) -- note where they first differ
-  for (let r = 0; r < Math.min(A.zxidByRank.length, B.zxidByRank.length); r++) {
-    if (A.zxidByRank[r] !== B.zxidByRank[r]) {
-      notes.push(`zxid values differ from rank ${r} on: ${A.label} 0x${A.zxidByRank[r]!.toString(16)} vs ${B.label} 0x${B.zxidByRank[r]!.toString(16)} (order relations are what is compared)`);
-      break;
-    }
+  if (zr.firstValueDifference) {
+    const [a, b] = zr.firstValueDifference;
+    notes.push(`zxid values differ (only their order is compared), first: ${A.label} 0x${a.toString(16)} vs ${B.label} 0x${b.toString(16)}`);
   }
   differences.sort((x, y) => x.step - y.step);
   return { differences, allowed, notes };
@@ -549,6 +706,7 @@ export function formatDifference(d: Difference, labels: [string, string] = ['exp
     `    ${labels[0]}: ${JSON.stringify(d.expected)}`,
     `    ${labels[1]}: ${JSON.stringify(d.actual)}`,
   ];
+  if (d.reason !== undefined) lines.push(`    (${d.reason})`);
   if (d.expectedFrames.length > 0 || d.actualFrames.length > 0) {
     lines.push(`  ${labels[0]} frames: ${d.expectedFrames.join(' | ') || '(none)'}`);
     lines.push(`  ${labels[1]} frames: ${d.actualFrames.join(' | ') || '(none)'}`);
@@ -571,7 +729,7 @@ export function formatComparison(c: Comparison, labels: [string, string], max = 
 
 /** A step-by-step dump of a normalised transcript (for debugging a seed). */
 export function dumpTranscript(t: Transcript): string {
-  const n = normalize(t);
+  const n = normalize(t, 'rank');
   const out: string[] = [`# ${n.label}${n.aborted ? ` (aborted: ${n.aborted})` : ''}`, `connect: ${JSON.stringify(n.connects)}`];
   for (const st of n.steps) {
     out.push(`[${st.index}] ${st.desc}${st.skipped ? ` (skipped: ${st.skipped})` : ''}`);

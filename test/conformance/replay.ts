@@ -2,10 +2,12 @@
  * Replay conformance seeds by hand and dump the transcripts:
  *
  *   node dist/test/conformance/replay.js [--targets apache,ours] [--steps N] [--dump] SEED...
+ *   node dist/test/conformance/replay.js --list [--steps N] SEED...
  *
- * Starts one fresh server per target, runs each seed's workload on all of them (the
- * first target is the reference), prints the comparison, and with --dump the
- * normalised transcripts. Not a test file (no .test. in the name).
+ * Starts one fresh server per target (default apache,apache), runs each seed's
+ * workload on all of them (the first target is the reference), prints the
+ * comparison, and with --dump writes the normalised transcripts to /tmp. --list only
+ * prints the workload. Not a test file (no .test. in the name).
  */
 import { writeFileSync } from 'node:fs';
 import { compareTranscripts, dumpTranscript, formatComparison } from './compare.js';

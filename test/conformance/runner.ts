@@ -22,6 +22,7 @@ import {
   readSetDataResponse,
   writeAddWatchRequest,
   writeAuthPacket,
+  writeCheckVersionRequest,
   writeCheckWatchesRequest,
   writeCreateRequest,
   writeCreateTTLRequest,
@@ -43,19 +44,21 @@ import {
   type Stat,
 } from '../../src/jute/records.gen.js';
 import { RawClient, WaitTimeoutError, readMultiResponse, writeMulti, type ConnectResult, type Frame, type MultiOpRecord } from './raw-client.js';
-import { describeStep, type AclEntry, type MultiSubOp, type Op, type PathRef, type Step, type VersionRef, type Workload } from './workload.js';
+import { breaksApache, describeStep, type AclEntry, type MultiSubOp, type Op, type PathRef, type Step, type VersionRef, type Workload } from './workload.js';
 
 export interface RunOptions {
   host: string;
   port: number;
   /** requested session timeout (default 30000; Apache's default max is 40000) */
   sessionTimeoutMs?: number;
-  /** deadline for any one reply (default 10000) */
+  /** deadline for any one reply (default 5000) */
   replyTimeoutMs?: number;
-  /** how long to wait for the server to close a connection after closeSession (default 5000) */
+  /** how long to wait for the server to close a connection after closeSession (default 2000) */
   closeTimeoutMs?: number;
   /** label for messages, e.g. 'apache' */
   label?: string;
+  /** refuse requests known to break Apache ZooKeeper 3.8.0 (default true) */
+  refuse?: boolean;
 }
 
 /** A frame as recorded in a transcript (a pseudo-frame 'connect' for reconnects). */
@@ -245,6 +248,11 @@ function encodeStep(k: Knowledge, op: Op): Encoded {
         learn: learnStat(path, readSetDataResponse),
       };
     }
+    case 'check': {
+      const path = P(op.path);
+      const version = k.version(op.version, path, 'version');
+      return { opcode: OpCode.check, body: (w) => writeCheckVersionRequest(w, { path, version }), desc: `check ${q(path)} v=${version}`, learn: learnStat(path, readSetDataResponse) };
+    }
     case 'exists': {
       const path = P(op.path);
       return { opcode: OpCode.exists, body: (w) => writeExistsRequest(w, { path, watch: op.watch }), desc: `exists ${q(path)}${op.watch ? ' watch' : ''}`, learn: learnStat(path, readExistsResponse) };
@@ -305,10 +313,14 @@ function encodeStep(k: Knowledge, op: Op): Encoded {
             if (!sub) return;
             switch (res.type) {
               case OpCode.create:
-                k.created(sub.base, res.path, undefined);
-                break;
               case OpCode.create2:
-                k.created(sub.base, res.path, res.stat);
+                // Not the stat of a create2 result: where ZooKeeper 3.8.0 answers a
+                // path-only create result (ZOOKEEPER-4026, allow-listed), both sides
+                // must learn the same. (With the stat, ours would know an ephemeral's
+                // owner and drop it from the sequential references at session close,
+                // Apache's run would not.)
+                k.stats.delete(res.path);
+                k.created(sub.base, res.path, undefined);
                 break;
               case OpCode.delete:
                 k.deleted(sub.path);
@@ -385,8 +397,8 @@ function encodeStep(k: Knowledge, op: Op): Encoded {
 export async function runWorkload(w: Workload, opts: RunOptions): Promise<Transcript> {
   const t0 = Date.now();
   const label = opts.label ?? `${opts.host}:${opts.port}`;
-  const replyTimeoutMs = opts.replyTimeoutMs ?? 10_000;
-  const closeTimeoutMs = opts.closeTimeoutMs ?? 5_000;
+  const replyTimeoutMs = opts.replyTimeoutMs ?? 5_000;
+  const closeTimeoutMs = opts.closeTimeoutMs ?? 2_000;
   const sessionTimeoutMs = opts.sessionTimeoutMs ?? 30_000;
   const k = new Knowledge(w.prefix);
   const clients: RawClient[] = [];
@@ -424,7 +436,7 @@ export async function runWorkload(w: Workload, opts: RunOptions): Promise<Transc
           });
           clients[step.s] = fresh;
           starts[step.s] = 0;
-          rec.desc = `s${step.s} reconnect (session 0x${old.sessionId.toString(16)})`;
+          rec.desc = `s${step.s} reconnect (same session id and password)`;
           await barrier(clients, finished, replyTimeoutMs);
           rec.frames = clients.map((c, i) => c.frames.slice(starts[i]));
           rec.frames[step.s] = [{ kind: 'connect', seq: -1, result: fresh.connectResponse, sameSession: fresh.sessionId === old.sessionId }, ...rec.frames[step.s]!];
@@ -436,14 +448,39 @@ export async function runWorkload(w: Workload, opts: RunOptions): Promise<Transc
           snapshot();
           continue;
         }
-        const enc = encodeStep(k, step.op);
-        rec.desc = `s${step.s} ${enc.desc}`;
+        const breaks = opts.refuse === false ? undefined : breaksApache(step.op);
+        if (breaks !== undefined) throw new Error(`refusing to send: ${breaks}`);
+        let op = step.op;
+        let noRead = false;
+        if (op.op === 'exists') {
+          // ZOOKEEPER-2590 probe (see existsProbe)
+          noRead = await existsProbe(client, k.path(op.path), replyTimeoutMs);
+          if (client.isClosed) {
+            rec.desc = `s${step.s} exists probe: connection closed`;
+            snapshot();
+            continue;
+          }
+          if (noRead && op.watch) op = { ...op, watch: false };
+        }
+        const enc = encodeStep(k, op);
+        rec.desc = `s${step.s} ${enc.desc}${noRead ? ` (probe: no READ${step.op.op === 'exists' && step.op.watch ? ', watch flag not sent' : ''})` : ''}`;
         const xid = enc.xid ?? client.allocXid();
         rec.opcode = enc.opcode;
         rec.xid = xid;
         const from = client.send(xid, enc.opcode, enc.raw ?? enc.body);
         const reply = await client.waitReply(xid, { from, timeoutMs: replyTimeoutMs });
-        if (reply.kind === 'reply') enc.learn?.(reply.err, reply.body);
+        // after a no-READ probe 3.8.0 answers exists with the stat and ours NOAUTH: learn from neither
+        if (reply.kind === 'reply' && !noRead) enc.learn?.(reply.err, reply.body);
+        if (step.op.op === 'raw' && !VALID_OPCODES.has(step.op.opcode) && reply.kind === 'reply') {
+          // An unknown opcode: ZooKeeper answers UNIMPLEMENTED and closes the connection
+          // (UnimplementedRequestProcessor: sendResponse, then sendCloseSession). Wait
+          // for the close instead of pinging: 3.8.0's NIOServerCnxn.handleWrite copies
+          // every queued buffer, the close marker and what follows it, into one write,
+          // so a ping answered before the close is queued may or may not come back.
+          await client.waitClosed({ from, timeoutMs: closeTimeoutMs }).catch((e: unknown) => {
+            if (!(e instanceof WaitTimeoutError)) throw e;
+          });
+        }
         if (step.op.op === 'closeSession') {
           finished.add(step.s);
           if (reply.kind === 'reply') k.sessionClosed(client.sessionId);
@@ -460,11 +497,51 @@ export async function runWorkload(w: Workload, opts: RunOptions): Promise<Transc
         break;
       }
     }
+    // not recorded: close the sessions the workload left open, so that their expiry
+    // cannot consume zxids in the middle of a later run on the same server
+    if (!transcript.aborted) {
+      await Promise.all(
+        clients.map(async (c, i) => {
+          if (c.isClosed || finished.has(i)) return;
+          await c.closeSession(replyTimeoutMs).catch(() => undefined);
+        }),
+      );
+    }
   } finally {
     for (const c of clients) c.close();
     transcript.elapsedMs = Date.now() - t0;
   }
   return transcript;
+}
+
+/**
+ * Request.isValid in ZooKeeper 3.8 (auth and sasl are handled before it): any other
+ * opcode is answered UNIMPLEMENTED and the connection closed.
+ */
+const VALID_OPCODES = new Set<number>([
+  OpCode.check, OpCode.closeSession, OpCode.create, OpCode.create2, OpCode.createTTL, OpCode.createContainer,
+  OpCode.createSession, OpCode.delete, OpCode.deleteContainer, OpCode.exists, OpCode.getACL, OpCode.getChildren,
+  OpCode.getAllChildrenNumber, OpCode.getChildren2, OpCode.getData, OpCode.getEphemerals, OpCode.multi,
+  OpCode.multiRead, OpCode.ping, OpCode.reconfig, OpCode.setACL, OpCode.setData, OpCode.setWatches,
+  OpCode.setWatches2, OpCode.sync, OpCode.checkWatches, OpCode.removeWatches, OpCode.addWatch, OpCode.whoAmI,
+  OpCode.auth, OpCode.sasl,
+]);
+
+/**
+ * Before every exists, the runner sends a getData without watch for the same path on
+ * the same session (its reply is recorded and compared like any other) and returns
+ * whether it was NOAUTH: the node exists and the session may not READ it. That is
+ * where ZooKeeper 3.8.0 and 3.8.4+ (ZOOKEEPER-2590) differ: 3.8.0 answers exists with
+ * the stat and registers the watch, ours answers NOAUTH and registers none. The reply
+ * difference is allow-listed on this evidence; the watch flag is then not sent, since
+ * the events of a watch only 3.8.0 holds (and its effects on persistent watches of the
+ * same path, checkWatches and removeWatches) would differ for many steps after.
+ */
+async function existsProbe(client: RawClient, path: string, timeoutMs: number): Promise<boolean> {
+  const xid = client.allocXid();
+  const from = client.send(xid, OpCode.getData, (w) => writeGetDataRequest(w, { path, watch: false }));
+  const r = await client.waitReply(xid, { from, timeoutMs });
+  return r.kind === 'reply' && r.err === Err.NOAUTH;
 }
 
 /** Ping every live session (not closed, not finished) and await the replies. */

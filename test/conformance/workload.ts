@@ -137,6 +137,11 @@ export type Op =
   | CreateOp
   | DeleteOp
   | SetDataOp
+  /**
+   * check outside multi. Refused by the runner against Apache ZooKeeper 3.8.0 (see
+   * breaksApache); kept for probing other servers.
+   */
+  | CheckOp
   | { op: 'exists' | 'getData' | 'getChildren' | 'getChildren2'; path: PathRef; watch: boolean }
   | { op: 'getACL'; path: PathRef }
   | { op: 'setACL'; path: PathRef; acl: AclEntry[]; version: VersionRef }
@@ -339,7 +344,35 @@ function ttl(rng: Rng): number {
   ]);
 }
 
-function createOp(rng: Rng, n: number): CreateOp {
+function isTtlFlag(flags: number): boolean {
+  return flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
+}
+
+/**
+ * Requests known to break Apache ZooKeeper 3.8.0 (the reference): the runner refuses
+ * to send them. A top-level createTTL with a non-TTL mode and a negative ttl passes
+ * PrepRequestProcessor.validateCreateRequest but fails in DataTree.processTxn, which
+ * kills the SyncThread and shuts the server down. A check outside multi is never
+ * answered and corrupts the txn log (ZOOKEEPER-2623).
+ */
+export function breaksApache(op: Op): string | undefined {
+  if (op.op === 'create' && op.opcode === OpCode.createTTL && !isTtlFlag(op.flags) && (op.ttl ?? 0) < 0) {
+    return 'createTTL with a non-TTL mode and a negative ttl shuts Apache ZooKeeper 3.8.0 down';
+  }
+  if (op.op === 'check' || (op.op === 'raw' && op.opcode === OpCode.check && op.hex !== '')) {
+    return 'Apache ZooKeeper 3.8.0 never answers a check outside multi, and logs a txn it cannot read back (ZOOKEEPER-2623)';
+  }
+  return undefined;
+}
+
+/**
+ * A create op. `inMulti`: a createContainer op inside multi never gets an EPHEMERAL*
+ * mode: Apache 3.8.0 makes it a real ephemeral of the session, 3.8.2+ (and ours, after
+ * ZOOKEEPER-4026) a container, a difference that lasts as long as the node (its
+ * ephemeralOwner, getEphemerals, children refused, deletion at session close). Only
+ * the reply is allow-listed; cases.ts has a case for it.
+ */
+function createOp(rng: Rng, n: number, inMulti = false): CreateOp {
   const opcode = rng.weighted<CreateOpcode>([
     [OpCode.create, 5],
     [OpCode.create2, 4],
@@ -349,6 +382,7 @@ function createOp(rng: Rng, n: number): CreateOp {
   let flags: number;
   if (opcode === OpCode.createContainer) {
     flags = rng.chance(0.8) ? CreateFlag.CONTAINER : rng.pick([0, 1, 2, 5]);
+    if (inMulti && flags === CreateFlag.EPHEMERAL) flags = CreateFlag.PERSISTENT_SEQUENTIAL;
   } else if (opcode === OpCode.createTTL) {
     flags = rng.chance(0.85) ? rng.pick([CreateFlag.PERSISTENT_WITH_TTL, CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL]) : rng.pick([0, 1, 4]);
   } else {
@@ -366,7 +400,14 @@ function createOp(rng: Rng, n: number): CreateOp {
   }
   const acl = rng.chance(0.9) ? rng.weighted(VALID_ACLS) : rng.weighted(INVALID_ACLS);
   const op: CreateOp = { op: 'create', opcode, path: pathFor(rng, 'create'), data: data(rng, n), acl, flags };
-  if (opcode === OpCode.createTTL) op.ttl = ttl(rng);
+  if (opcode === OpCode.createTTL) {
+    op.ttl = ttl(rng);
+    // Apache ZooKeeper (3.8.0 up to master at least) accepts createTTL with a non-TTL
+    // mode and a negative ttl in PrepRequestProcessor, then throws applying the txn
+    // (EphemeralType.TTL.toEphemeralOwner) and its SyncThread dies: the whole server
+    // shuts down. Not generated (no reference behaviour to compare with).
+    if (!isTtlFlag(flags) && op.ttl < 0) op.ttl = rng.pick([0, TTL_VALID]);
+  }
   return op;
 }
 
@@ -376,7 +417,7 @@ function multiSubOp(rng: Rng, n: number, reads: boolean): MultiSubOp {
   }
   switch (rng.weighted(['create', 'delete', 'setData', 'check'].map((k, i) => [k, [5, 3, 3, 2][i]!] as const))) {
     case 'create':
-      return createOp(rng, n);
+      return createOp(rng, n, true);
     case 'delete':
       return { op: 'delete', path: pathFor(rng, 'write'), version: version(rng) };
     case 'setData':
@@ -489,11 +530,14 @@ function randomOp(rng: Rng, n: number): Op {
   }
 }
 
+/** Random steps per seed, unless told otherwise (CONFORMANCE_STEPS in the test). */
+export const DEFAULT_STEPS = 200;
+
 export interface GenerateOptions {
   seed: number;
   /** default `/s<seed>` */
   prefix?: string;
-  /** random steps (default 120); setup and teardown steps come on top */
+  /** random steps (default DEFAULT_STEPS); setup and teardown steps come on top */
   steps?: number;
 }
 
@@ -507,7 +551,7 @@ export function generateWorkload(opts: GenerateOptions): Workload {
   guess = new Guess();
   guess.likely.add('~');
   const prefix = opts.prefix ?? `/s${opts.seed}`;
-  const nSteps = opts.steps ?? 120;
+  const nSteps = opts.steps ?? DEFAULT_STEPS;
   const sessions = rng.chance(0.6) ? 3 : 2;
   let closer = -1;
   let closeAt = -1;
@@ -575,6 +619,7 @@ export function describeOp(op: Op): string {
     case 'create':
     case 'delete':
     case 'setData':
+    case 'check':
       return showSub(op);
     case 'exists':
     case 'getData':
