@@ -427,7 +427,6 @@ export class ZooKeeperServer implements ClientHandler {
     if (req.hdr !== null && req.txn !== null && this.#txnLog !== null) {
       this.#txnLog.append(req.hdr, req.txn);
       seq = ++this.#appendedSeq;
-      this.#maybeSnapshot();
     }
     this.#inFlight++;
     this.#queue.push({ req, receivedAtMs: now, seq });
@@ -448,7 +447,10 @@ export class ZooKeeperServer implements ClientHandler {
     txnLog.flush().then(
       () => {
         this.#flushing = false;
+        const logged = upTo - this.#durableSeq;
         this.#durableSeq = upTo;
+        // Only txns that reached the log count towards the next snapshot.
+        this.#maybeSnapshot(logged);
         this.#writeFailure = null;
         this.#drain();
         this.#maybeFlush();
@@ -468,9 +470,9 @@ export class ZooKeeperServer implements ClientHandler {
    * roll the log and take a fuzzy snapshot in the background (chunked, so requests go on
    * being served); one at a time ("Too busy to snap, skipping" otherwise).
    */
-  #maybeSnapshot(): void {
+  #maybeSnapshot(logged: number): void {
     if (this.#snapDir === null) return;
-    this.#txnsSinceSnapshot++;
+    this.#txnsSinceSnapshot += logged;
     if (this.#txnsSinceSnapshot <= this.#snapshotThreshold) return;
     this.#txnsSinceSnapshot = 0;
     this.#snapshotThreshold = this.#nextSnapshotThreshold();

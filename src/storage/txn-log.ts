@@ -311,6 +311,8 @@ export interface TxnLogFileHandle {
   /** fdatasync(2) */
   datasync(): Promise<void>;
   close(): Promise<void>;
+  /** ftruncate(2): used to cut away records a failed flush left past the durable end. */
+  truncate?(length: number): Promise<void>;
 }
 
 /** Where the writer gets its files: injectable so that tests can fail writes or count syncs. */
@@ -550,25 +552,62 @@ export class TxnLogWriter implements TxnLogAppender {
   /**
    * Forget every record not yet durable (after a failed flush, when the server fails
    * those writes back to their clients instead of retrying them). The next append
-   * continues from the last durable zxid, at the durable end of its file. Call only
-   * while no flush is in flight.
+   * continues from the last durable zxid. A failed flush may have left whole records
+   * past the durable end of a file; since their zxids will be reused, the next flush
+   * first cuts every file back to its durable end (ftruncate frees space, so this works
+   * on a full disk), and removes a file that holds nothing durable, before it writes
+   * anything; until that repair succeeds every flush fails. Call only while no flush is
+   * in flight.
    */
   discardPending(): void {
     for (const seg of this.#segments) {
-      const kept = seg.chunks.filter((c) => c.zxid === -1);
       seg.chunks.length = 0;
-      seg.chunks.push(...kept);
+      if (seg.handle !== null) this.#repairs.add(seg);
+      // The header of a file whose header is not yet durable is written again.
+      if (seg.durableBytes === 0) seg.chunks.push({ bytes: encodeFileHeader({ magic: TXNLOG_MAGIC, version: FILE_FORMAT_VERSION, dbid: this.#dbid }), zxid: -1 });
     }
-    // A file not yet created holds nothing durable: drop it, so the next append names
-    // its file after its own zxid.
+    // A file holding nothing durable is dropped (after its repair removes it), so that
+    // the next append names its file after its own zxid.
     while (this.#segments.length > 0) {
       const last = this.#segments[this.#segments.length - 1]!;
-      if (last.handle !== null || last.durableBytes > 0) break;
+      if (last.durableBytes > 0) break;
       this.#segments.pop();
+      if (last.handle !== null) this.#orphans.push(last);
       this.#rolled = true;
     }
     this.#pendingRecords = 0;
     this.#lastZxid = this.#durableZxid;
+  }
+
+  /** Segments whose files must be cut back to their durable end before the next write. */
+  readonly #repairs = new Set<Segment>();
+  /** Files created by a failed flush that hold nothing durable: removed before the next write. */
+  readonly #orphans: Segment[] = [];
+
+  async #repair(): Promise<void> {
+    while (this.#orphans.length > 0) {
+      const seg = this.#orphans[0]!;
+      this.#repairs.delete(seg);
+      await step(seg.path, 'write', async () => {
+        await seg.handle?.close().catch(() => undefined);
+        seg.handle = null;
+        await unlink(seg.path).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+        });
+      });
+      this.#orphans.shift();
+    }
+    for (const seg of [...this.#repairs]) {
+      const handle = seg.handle;
+      if (handle !== null) {
+        if (handle.truncate === undefined) throw new TxnLogWriteError(seg.path, 'write', new Error('cannot truncate: the file handle has no truncate'));
+        await step(seg.path, 'write', () => handle.truncate!(seg.durableBytes));
+        if (this.#forceSync) await step(seg.path, 'sync', () => handle.datasync());
+        // Padding starts again from the durable end.
+        seg.fileSizeBytes = Math.max(seg.durableBytes, FILE_HEADER_BYTES);
+      }
+      this.#repairs.delete(seg);
+    }
   }
 
   flush(): Promise<TxnLogFlush> {
@@ -591,6 +630,7 @@ export class TxnLogWriter implements TxnLogAppender {
 
   /** Write and sync what is queued now, segment by segment, oldest first. */
   async #flushQueued(): Promise<TxnLogFlush> {
+    if (this.#repairs.size > 0 || this.#orphans.length > 0) await this.#repair();
     // Only what is queued now: appends made while this flush awaits wait for the next.
     const work = this.#segments.map((seg) => ({ seg, count: seg.chunks.length }));
     const syncs: TxnLogSync[] = [];
