@@ -18,8 +18,8 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { fourLetterWord, freePort } from './helpers.js';
-import { baseCfg, makeTempDir, mountTmpfs, parseLogRecords, removeDir, startOurs, version2Files, writeCfg, Zk, type Mount, type Proc } from './storage-helpers.js';
+import { fourLetterWord } from './helpers.js';
+import { baseCfg, makeTempDir, mountTmpfs, parseLogRecords, removeDir, startOursOnFreePort, version2Files, writeCfg, Zk, type Mount, type Proc } from './storage-helpers.js';
 
 const SYSTEMERROR = -1;
 const NONODE = -101;
@@ -65,7 +65,7 @@ class FullDiskFixture {
   readonly failed = new Set<string>();
   readonly filler: string;
   readonly dataDir: string;
-  cfg = '';
+  makeCfg: (port: number) => string = () => '';
   port = 0;
 
   readonly mnt: string;
@@ -94,9 +94,8 @@ class FullDiskFixture {
     }
     const f = new FullDiskFixture(dir, mount);
     try {
-      f.port = await freePort();
-      f.cfg = writeCfg(path.join(dir, 'zoo.cfg'), baseCfg(f.port, f.dataDir, { snapCount, preAllocSize: 64, 'autopurge.purgeInterval': 0 }));
-      f.proc = await startOurs(f.cfg);
+      f.makeCfg = (port) => writeCfg(path.join(dir, 'zoo.cfg'), baseCfg(port, f.dataDir, { snapCount, preAllocSize: 64, 'autopurge.purgeInterval': 0 }));
+      await f.start();
       f.zk = await Zk.connect(f.port);
       assert.equal((await f.zk.create(ROOT, null)).err, 0);
       for (let i = 0; i < 30; i++) assert.equal(await f.create(`before${i}`, Buffer.alloc(1024, i)), 0);
@@ -105,6 +104,13 @@ class FullDiskFixture {
       throw e;
     }
     return f;
+  }
+
+  /** Start the server on a free port. */
+  async start(): Promise<void> {
+    const r = await startOursOnFreePort(this.makeCfg);
+    this.proc = r.proc;
+    this.port = r.port;
   }
 
   async create(name: string, data: Buffer): Promise<number> {
@@ -139,7 +145,7 @@ class FullDiskFixture {
     this.zk = null;
     const exit = await this.proc!.stop();
     assert.equal(exit.code, 0, `SIGTERM ${what}: ${JSON.stringify(exit)}\n${this.proc!.output()}`);
-    this.proc = await startOurs(this.cfg);
+    await this.start();
     this.zk = await Zk.connect(this.port);
     await this.check(`after a restart ${what}`);
   }

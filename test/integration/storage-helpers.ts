@@ -40,7 +40,7 @@ import {
   type ACL,
   type Stat,
 } from '../../src/jute/records.gen.js';
-import { LOOPBACK, RawClient, REPO_ROOT, within, type Reply } from './helpers.js';
+import { freePort, LOOPBACK, RawClient, REPO_ROOT, within, type Reply } from './helpers.js';
 
 // ---- seeded randomness ---------------------------------------------------------------
 
@@ -311,6 +311,9 @@ export function spawnOurs(cfgPath: string): Proc {
   return zkServerCli(['start-foreground', cfgPath]);
 }
 
+/** Our server exited because its client port was taken (by another process, after freePort()). */
+export class PortInUseError extends Error {}
+
 /** Start our server on `cfgPath` and wait for "Started standalone server"; throws with its output if it exits first. */
 export async function startOurs(cfgPath: string, timeoutMs = 20_000): Promise<Proc> {
   const p = spawnOurs(cfgPath);
@@ -318,9 +321,26 @@ export async function startOurs(cfgPath: string, timeoutMs = 20_000): Promise<Pr
     await p.waitForLine(/Started standalone server on /, timeoutMs);
   } catch (e) {
     await p.crash();
-    throw new Error(`our server did not start on ${cfgPath}: ${(e as Error).message}\n${p.output()}`);
+    const message = `our server did not start on ${cfgPath}: ${(e as Error).message}\n${p.output()}`;
+    throw p.lines.some((l) => l.includes('is already in use')) ? new PortInUseError(message) : new Error(message);
   }
   return p;
+}
+
+/**
+ * Start our server on a free port of 127.0.0.1: `makeCfg(port)` writes the zoo.cfg; if
+ * another process takes the port first, try again with another (up to 3 times).
+ */
+export async function startOursOnFreePort(makeCfg: (port: number) => string): Promise<{ proc: Proc; port: number; cfg: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const cfg = makeCfg(port);
+    try {
+      return { proc: await startOurs(cfg), port, cfg };
+    } catch (e) {
+      if (!(e instanceof PortInUseError) || attempt >= 3) throw e;
+    }
+  }
 }
 
 /** Run a command to its exit, collecting output; SIGKILLed (by pid) after `timeoutMs`. */

@@ -21,7 +21,7 @@ import {
   Rng,
   runOursToExit,
   seedFrom,
-  startOurs,
+  startOursOnFreePort,
   version2Files,
   writeCfg,
   Zk,
@@ -56,8 +56,7 @@ async function populate(name: string, snapCount: number, count: number): Promise
   const dir = path.join(work, name);
   mkdirSync(dir);
   const dataDir = path.join(dir, 'data');
-  const port = await freePort();
-  const proc = await startOurs(cfgFor(dir, dataDir, port, { snapCount }));
+  const { proc, port } = await startOursOnFreePort((port) => cfgFor(dir, dataDir, port, { snapCount }));
   const nodes = new Map<string, { data: Buffer; zxid: number }>();
   try {
     const zk = await Zk.connect(port);
@@ -82,13 +81,34 @@ async function populate(name: string, snapCount: number, count: number): Promise
   return { dataDir, nodes };
 }
 
-/** A copy of a populated dataDir to damage, with a zoo.cfg and a port. */
-async function variant(from: Populated, extra: Record<string, string | number> = {}): Promise<{ dir: string; dataDir: string; cfg: string; port: number }> {
+interface Variant {
+  dir: string;
+  dataDir: string;
+  /** Set by start(): the zoo.cfg and the port of the last start. */
+  cfg: string;
+  port: number;
+}
+
+/** A copy of a populated dataDir to damage. */
+function variant(from: Populated): Variant {
   const dir = path.join(work, `v${++variantNo}`);
   const dataDir = path.join(dir, 'data');
   cpSync(from.dataDir, dataDir, { recursive: true });
-  const port = await freePort();
-  return { dir, dataDir, cfg: cfgFor(dir, dataDir, port, extra), port };
+  return { dir, dataDir, cfg: cfgFor(dir, dataDir, 0), port: 0 };
+}
+
+/** Start our server on a variant (on a free port) and wait until it serves. */
+async function start(v: Variant): Promise<Proc> {
+  const r = await startOursOnFreePort((port) => cfgFor(v.dir, v.dataDir, port));
+  v.cfg = r.cfg;
+  v.port = r.port;
+  return r.proc;
+}
+
+/** Run our server on a variant until it exits by itself (a start that must fail). */
+async function runToExit(v: Variant): ReturnType<typeof runOursToExit> {
+  v.cfg = cfgFor(v.dir, v.dataDir, await freePort());
+  return runOursToExit(v.cfg);
 }
 
 /** The children of /r with their data. */
@@ -125,13 +145,13 @@ function dataOf(p: Populated, keep: (zxid: number) => boolean = () => true): Map
 }
 
 /** After a repair: one more write is acknowledged, and a second restart (no warning now) serves everything. */
-async function writeAndRestart(proc: Proc, v: { cfg: string; port: number }, want: Map<string, Buffer>, what: string): Promise<void> {
+async function writeAndRestart(proc: Proc, v: Variant, want: Map<string, Buffer>, what: string): Promise<void> {
   const zk = await Zk.connect(v.port);
   const extra = Buffer.from(`written after the repair`);
   assert.equal((await zk.create(`${ROOT}/after`, extra)).err, 0, `${what}: a write after the repair`);
   await zk.close();
   assert.equal((await proc.stop()).code, 0, proc.output());
-  const again = await startOurs(v.cfg);
+  const again = await start(v);
   try {
     const warnings = again.lines.filter((l) => / WARN /.test(l) && /torn|corrupt|Invalid snapshot|No valid snapshot/.test(l));
     assert.deepEqual(warnings, [], `${what}: the second start still warns (the repair did not stick)`);
@@ -159,7 +179,7 @@ after(() => {
 describe('storage recovery: a torn tail is cut away with a warning', () => {
   for (let cut = 1; cut <= 3; cut++) {
     it(`log cut inside one of its last records (#${cut}): starts, warns naming file and offset, serves everything before the cut`, async () => {
-      const v = await variant(single);
+      const v = variant(single);
       const log = version2Files(v.dataDir).logs.at(-1)!;
       const bytes = readFileSync(log.path);
       const { records } = parseLogRecords(bytes);
@@ -171,7 +191,7 @@ describe('storage recovery: a torn tail is cut away with a warning', () => {
       while (bytes[firstNonZero] === 0) firstNonZero++;
       const at = rng.int(firstNonZero + 1, rec.end - 1);
       truncateSync(log.path, at);
-      const proc = await startOurs(v.cfg);
+      const proc = await start(v);
       try {
         const warning = proc.lines.find((l) => / WARN /.test(l) && l.includes(log.path));
         assert.ok(warning !== undefined, `no warning naming ${log.path} (cut at ${at}, inside the record at ${rec.offset}..${rec.end}; seed ${SEED})\n${proc.output()}`);
@@ -187,7 +207,7 @@ describe('storage recovery: a torn tail is cut away with a warning', () => {
   }
 
   it('garbage written over the padding right after the last record: starts, warns naming file and offset, loses nothing', async () => {
-    const v = await variant(single);
+    const v = variant(single);
     const log = version2Files(v.dataDir).logs.at(-1)!;
     const { validEnd } = parseLogRecords(readFileSync(log.path));
     const garbage = rng.bytes(rng.int(1, 64));
@@ -195,7 +215,7 @@ describe('storage recovery: a torn tail is cut away with a warning', () => {
     const fd = openSync(log.path, 'r+');
     writeSync(fd, garbage, 0, garbage.length, validEnd);
     closeSync(fd);
-    const proc = await startOurs(v.cfg);
+    const proc = await start(v);
     try {
       const warning = proc.lines.find((l) => / WARN /.test(l) && l.includes(log.path));
       assert.ok(warning !== undefined, `no warning naming ${log.path}\n${proc.output()}`);
@@ -208,13 +228,13 @@ describe('storage recovery: a torn tail is cut away with a warning', () => {
   });
 
   it('garbage appended after the end of the file: starts, warns naming the file, loses nothing', async () => {
-    const v = await variant(single);
+    const v = variant(single);
     const log = version2Files(v.dataDir).logs.at(-1)!;
     const { validEnd } = parseLogRecords(readFileSync(log.path));
     const garbage = rng.bytes(rng.int(1, 200));
     garbage[0] = 0x5a;
     appendFileSync(log.path, garbage);
-    const proc = await startOurs(v.cfg);
+    const proc = await start(v);
     try {
       const warning = proc.lines.find((l) => / WARN /.test(l) && l.includes(log.path));
       assert.ok(warning !== undefined, `no warning naming ${log.path}\n${proc.output()}`);
@@ -227,11 +247,11 @@ describe('storage recovery: a torn tail is cut away with a warning', () => {
   });
 
   it('an empty (0-byte) newest log file: starts, serves everything, and takes new writes', async () => {
-    const v = await variant(single);
+    const v = variant(single);
     const lastZxid = Math.max(...[...single.nodes.values()].map((n) => n.zxid));
     const empty = path.join(v.dataDir, 'version-2', `log.${(lastZxid + 1).toString(16)}`);
     writeFileSync(empty, Buffer.alloc(0));
-    const proc = await startOurs(v.cfg);
+    const proc = await start(v);
     try {
       await assertServes(v.port, dataOf(single), 'with an empty newest log');
       await writeAndRestart(proc, v, dataOf(single), 'an empty newest log');
@@ -244,7 +264,7 @@ describe('storage recovery: a torn tail is cut away with a warning', () => {
 describe('storage recovery: snapshots', () => {
   for (const damage of ['flip', 'truncate'] as const) {
     it(`a corrupt newest snapshot (${damage === 'flip' ? 'one byte flipped' : 'cut short'}): warns naming it, loads the older one plus the log, loses nothing`, async () => {
-      const v = await variant(multi);
+      const v = variant(multi);
       const snaps = version2Files(v.dataDir).snapshots;
       const newest = snaps.at(-1)!;
       const bytes = readFileSync(newest.path);
@@ -255,7 +275,7 @@ describe('storage recovery: snapshots', () => {
       } else {
         truncateSync(newest.path, at);
       }
-      const proc = await startOurs(v.cfg);
+      const proc = await start(v);
       try {
         const warning = proc.lines.find((l) => / WARN /.test(l) && l.includes(newest.path));
         assert.ok(warning !== undefined, `no warning naming ${newest.path} (${damage} at byte ${at}; seed ${SEED})\n${proc.output()}`);
@@ -269,9 +289,9 @@ describe('storage recovery: snapshots', () => {
   }
 
   it('no snapshot, but a log complete from zxid 1: starts with the "rebuilding" warning and serves everything', async () => {
-    const v = await variant(single);
+    const v = variant(single);
     for (const s of version2Files(v.dataDir).snapshots) rmSync(s.path);
-    const proc = await startOurs(v.cfg);
+    const proc = await start(v);
     try {
       assert.ok(
         proc.lines.some((l) => / WARN /.test(l) && /No valid snapshot in .*rebuilding the tree from the txn log/.test(l)),
@@ -285,12 +305,12 @@ describe('storage recovery: snapshots', () => {
   });
 
   it('no snapshot and a log that starts later (log.1 gone): exits 3 naming the files and what to do', async () => {
-    const v = await variant(multi);
+    const v = variant(multi);
     const files = version2Files(v.dataDir);
     for (const s of files.snapshots) rmSync(s.path);
     rmSync(files.logs[0]!.path);
     const first = files.logs[1]!;
-    const r = await runOursToExit(v.cfg);
+    const r = await runToExit(v);
     const out = `${r.stdout}\n${r.stderr}`;
     assert.equal(r.code, 3, `exit code (signal ${r.signal})\n${out}`);
     assert.ok(out.includes(first.path), `the message names the first log file ${first.path}:\n${out}`);
@@ -303,7 +323,7 @@ describe('storage recovery: snapshots', () => {
 describe('storage recovery: corruption inside the log refuses to start', () => {
   for (const where of ['entry', 'length'] as const) {
     it(`a damaged record (${where === 'entry' ? 'a byte of its entry flipped' : 'its length field changed'}) with valid records after it: exits 3 naming file and offset`, async () => {
-      const v = await variant(single);
+      const v = variant(single);
       const log = version2Files(v.dataDir).logs.at(-1)!;
       const bytes = readFileSync(log.path);
       const { records } = parseLogRecords(bytes);
@@ -315,7 +335,7 @@ describe('storage recovery: corruption inside the log refuses to start', () => {
         bytes.writeInt32BE(bytes.readInt32BE(rec.offset + 8) + rng.int(1, 40), rec.offset + 8);
       }
       writeFileSync(log.path, bytes);
-      const r = await runOursToExit(v.cfg);
+      const r = await runToExit(v);
       const out = `${r.stdout}\n${r.stderr}`;
       assert.equal(r.code, 3, `exit code (signal ${r.signal}; record at ${rec.offset}, seed ${SEED})\n${out}`);
       assert.ok(r.stderr.includes(log.path), `stderr names ${log.path}:\n${out}`);
@@ -332,8 +352,8 @@ describe('storage recovery: a hole in the middle of the log refuses to start', (
    * A copy of the multi fixture with only its first snapshot (snapshot.0) left, so that
    * every log file is needed, and one log file between the first and the last.
    */
-  async function middleLog(): Promise<{ v: Awaited<ReturnType<typeof variant>>; log: { path: string; name: string }; records: ReturnType<typeof parseLogRecords>['records'] }> {
-    const v = await variant(multi);
+  async function middleLog(): Promise<{ v: Variant; log: { path: string; name: string }; records: ReturnType<typeof parseLogRecords>['records'] }> {
+    const v = variant(multi);
     const files = version2Files(v.dataDir);
     for (const snap of files.snapshots.slice(1)) rmSync(snap.path);
     const log = rng.pick(files.logs.slice(1, -1));
@@ -344,7 +364,7 @@ describe('storage recovery: a hole in the middle of the log refuses to start', (
     const { v, log, records } = await middleLog();
     const rec = records.at(-1)!;
     truncateSync(log.path, rng.int(rec.offset + 5, rec.end - 1));
-    const r = await runOursToExit(v.cfg);
+    const r = await runToExit(v);
     const out = `${r.stdout}\n${r.stderr}`;
     assert.equal(r.code, 3, `exit code (signal ${r.signal}; ${log.name} cut in the record at ${rec.offset}, seed ${SEED})\n${out}`);
     assert.ok(r.stderr.includes(log.path), `stderr names ${log.path}:\n${out}`);
@@ -355,7 +375,7 @@ describe('storage recovery: a hole in the middle of the log refuses to start', (
   it('a log file missing between others: exits 3 saying which txns are missing', async () => {
     const { v, log, records } = await middleLog();
     rmSync(log.path);
-    const r = await runOursToExit(v.cfg);
+    const r = await runToExit(v);
     const out = `${r.stdout}\n${r.stderr}`;
     assert.equal(r.code, 3, `exit code (signal ${r.signal}; ${log.name} removed, seed ${SEED})\n${out}`);
     assert.match(r.stderr, new RegExp(`\\b${records.length} txns (before it|between) are missing`), `stderr says ${records.length} txns are missing:\n${out}`);
