@@ -51,7 +51,8 @@ export async function ensureDir(dir: string, role: string): Promise<void> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
       if (e instanceof StorageError) throw e;
-      throw new StorageError(`Cannot use ${role} ${dir}: ${(e as Error).message}`);
+      const hint = (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? `a part of the path ${dir} is a file, not a directory; point ${role} in zoo.cfg at a directory` : `check the path and its permissions, or point ${role} in zoo.cfg elsewhere`;
+      throw new StorageError(`Cannot use ${role} ${dir}: ${(e as Error).message}; ${hint}.`);
     }
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -118,7 +119,7 @@ export async function restore(opts: StorageOptions): Promise<RestoredState> {
   }
   const torn = reader.tornTail;
   if (torn !== null) {
-    opts.warn(`${torn.message}; truncating the log there (the txn being written when the server stopped was never acknowledged)`);
+    opts.warn(torn.message);
     await truncateTornTail(torn);
   }
   const writer = new TxnLogWriter({

@@ -287,11 +287,11 @@ export class TxnLogWriteError extends TxnLogError {
     const what = cause instanceof Error ? cause.message : String(cause);
     const hint =
       code === 'ENOSPC'
-        ? ' The disk is full: free space; the records are kept and the next flush retries them.'
+        ? ' The disk is full.'
         : code === 'EEXIST'
           ? ' A log file of that name exists already: refusing to overwrite it (another server on this dataLogDir, or a writer started with the wrong lastZxid?).'
           : '';
-    super(`txn log ${file}: ${op} failed: ${what}.${hint}`, { cause });
+    super(`txn log ${file}: ${op} failed: ${what}${hint}`, { cause });
     this.code = code;
   }
 }
