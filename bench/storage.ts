@@ -13,20 +13,22 @@
  *    successful getData of the newest node on a probe connection (polled), and the RSS.
  *
  *   node dist/bench/storage.js [--quick] [--nodes N] [--only throughput|startup]
- *        [--sessions S] [--depth D] [--warmup SEC] [--window SEC] [--rounds R]
- *        [--tail T] [--cpu-prof DIR] [--apache-jvm-flags "..."] [--keep]
+ *        [--targets ours,apache] [--sessions S] [--depth D] [--warmup SEC] [--window SEC]
+ *        [--rounds R] [--tail T] [--start-runs R] [--cpu-prof DIR] [--node-flags "..."]
+ *        [--apache-jvm-flags "..."] [--quiet-below CORES] [--quiet-wait SEC] [--keep]
+ *        [--reuse DIR]            (all described in bench/README.md)
  *
  * Prints one JSON document on stdout (progress goes to stderr). Temporary directories go
  * under $TMPDIR (default /tmp) and are removed at the end unless --keep.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { cpus as osCpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { getFreePort } from '../test/interop/peers.js';
 import { machineCpuSeconds, machineFacts, processCpuSeconds, processCpuSplit, processRssBytes } from './lib/proc.js';
-import { open as openFile } from 'node:fs/promises';
 import { CreateSession, createOne, probeGetData, type LoadStats } from './lib/raw-load.js';
 import { JAVA, launch, serverCommand, writeZooCfg, zooCfg, type LaunchOptions, type ServerProc, type Target } from './lib/servers.js';
 
@@ -679,7 +681,7 @@ async function main(): Promise<void> {
   }
   out['targets'] = targets;
   out['commands'] = commands;
-  out['machineAfter'] = { loadAvg: machine.loadAvg.length > 0 ? loadavg().map((x) => r2(x)) : [], elapsedS: r1((performance.now() - t0) / 1000) };
+  out['machineAfter'] = { loadAvg: loadavg().map((x) => r2(x)), elapsedS: r1((performance.now() - t0) / 1000) };
   if (o.keep) out['keptDir'] = root;
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 }
