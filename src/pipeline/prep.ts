@@ -176,17 +176,13 @@ export class Prep {
         case OpCode.setACL:
         case OpCode.check:
         case OpCode.reconfig:
-          this.#toTxn(req.type, this.#nextZxid(), req, nowMs, req.body);
-          break;
         case OpCode.deleteContainer:
+        case OpCode.createSession:
+        case OpCode.closeSession:
           this.#toTxn(req.type, this.#nextZxid(), req, nowMs, req.body);
           break;
         case OpCode.multi:
           this.#prepMulti(req, nowMs);
-          break;
-        case OpCode.createSession:
-        case OpCode.closeSession:
-          this.#toTxn(req.type, this.#nextZxid(), req, nowMs, req.body);
           break;
         case OpCode.sync:
         case OpCode.exists:

@@ -17,7 +17,6 @@ const SPECIAL_PATHS = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeepe
 
 export class ZkDatabase implements FinalDb {
   readonly tree: DataTree;
-  #txnCount = 0;
 
   constructor(settings: Pick<ServerSettings, 'extendedTypesEnabled'>, tree?: DataTree) {
     this.tree = tree ?? new DataTree({ extendedTypesEnabled: settings.extendedTypesEnabled });
@@ -43,15 +42,6 @@ export class ZkDatabase implements FinalDb {
 
   get approximateDataSize(): number {
     return this.tree.cachedApproximateDataSize;
-  }
-
-  get txnCount(): number {
-    return this.#txnCount;
-  }
-
-  /** The log stage's hook: called for every txn, in zxid order, before it is applied. */
-  recordTxn(_hdr: TxnHeader, _txn: TxnBody): void {
-    this.#txnCount++;
   }
 
   prepTree(): PrepTree {

@@ -19,10 +19,8 @@ import {
   writeWatcherEvent,
   type ACL,
   type Id,
-  type TxnHeader,
   type WatcherEvent,
 } from '../jute/records.gen.js';
-import type { TxnBody } from '../jute/txn.js';
 import { authProvider, checkACL, javaIdSetOrder } from '../pipeline/auth.js';
 import { FinalStage } from '../pipeline/final.js';
 import { Prep } from '../pipeline/prep.js';
