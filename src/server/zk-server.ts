@@ -135,6 +135,8 @@ export interface ServerStats {
   requestCount: number;
 }
 
+export type ServerMode = 'standalone' | 'leader' | 'follower' | 'observer';
+
 export class ZooKeeperServer implements ClientHandler {
   readonly db: ZkDatabase;
   readonly sessions: SessionTracker;
@@ -180,9 +182,11 @@ export class ZooKeeperServer implements ClientHandler {
     }, monotonicMs);
   }
 
-  get mode(): 'standalone' {
-    return 'standalone';
-  }
+  /** The role this node plays now (srvr/stat "Mode:"); set by the quorum peer in an ensemble. */
+  mode: ServerMode = 'standalone';
+
+  /** False while an ensemble member has no leader (LOOKING, syncing): it refuses clients then. */
+  serving = true;
 
   get connections(): Iterable<ServerCnxn> {
     return this.#cnxns.values();
