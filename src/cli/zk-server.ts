@@ -141,6 +141,11 @@ program
   .action((config?: string) => {
     console.log(`${process.execPath} ${process.argv[1]} start-foreground ${resolveConfigPath(config, process.env)}`);
   });
+program
+  .command('status')
+  .argument('[config]', 'zoo.cfg path')
+  .description("ask the node for its role as zkServer.sh status does (Mode: leader|follower|observer|standalone); exit 1 if it is not serving")
+  .action(async (config?: string) => (await import('./status.js')).statusCommand(config));
 
 registerStorageCommands(program);
 

@@ -2,6 +2,10 @@
  * Four-letter words on the client port, in Apache ZooKeeper 3.8's output formats.
  * This file holds the health and status words; the rest arrive with the operations
  * issue.
+ *
+ * A node that is not serving (an ensemble member while LOOKING or syncing with its
+ * leader) answers as ZooKeeper 3.8's commands do when isZKServerRunning() is false:
+ * see notServingAnswer.
  */
 import path from 'node:path';
 import { zxidToHex, sessionIdToHex } from '../util/zxid.js';
@@ -50,7 +54,49 @@ function consLines(zk: ZooKeeperServer): string {
   return out;
 }
 
+/** AbstractFourLetterCommand.ZK_NOT_SERVING: what most words answer while the node is not serving. */
+export const ZK_NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
+
+/**
+ * The answer to `word` while the server is not running (ZooKeeper 3.8's
+ * command classes, each checking AbstractFourLetterCommand.isZKServerRunning()),
+ * or null for the words that answer the same either way:
+ *  - ruok (RuokCommand) checks nothing and answers "imok": the process is up;
+ *  - isro (IsroCommand) answers "null";
+ *  - hash (DigestCommand) prints ZK_NOT_SERVING without a newline;
+ *  - conf, cons, crst, dirs, dump, mntr, srvr, stat, srst, wchs, wchc, wchp
+ *    println ZK_NOT_SERVING;
+ *  - envi, gtmk, stmk check nothing.
+ */
+export function notServingAnswer(word: string): string | null {
+  switch (word) {
+    case 'isro':
+      return 'null';
+    case 'hash':
+      return ZK_NOT_SERVING;
+    case 'conf':
+    case 'cons':
+    case 'crst':
+    case 'dirs':
+    case 'dump':
+    case 'mntr':
+    case 'srvr':
+    case 'stat':
+    case 'srst':
+    case 'wchs':
+    case 'wchc':
+    case 'wchp':
+      return `${ZK_NOT_SERVING}\n`;
+    default:
+      return null;
+  }
+}
+
 export function runFourLetterWord(zk: ZooKeeperServer, word: string): string {
+  if (!zk.serving) {
+    const answer = notServingAnswer(word);
+    if (answer !== null) return answer;
+  }
   switch (word) {
     case 'ruok':
       return 'imok';
