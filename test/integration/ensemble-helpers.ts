@@ -14,8 +14,10 @@
  * Each node runs in its own process group (spawned detached) and is signalled by
  * negative pid, so nothing it forks survives it; a process 'exit' handler (and SIGINT/
  * SIGTERM/SIGHUP handlers) SIGKILL every group still running, so nothing survives the
- * test process either when it ends or is stopped. Nodes are only ever signalled by the
- * process group ids this module started.
+ * test process either when it ends or is stopped; and a reaper process
+ * (ensemble-reaper.ts), told of every group and temp dir, kills and removes them when the
+ * test process dies without running those handlers (SIGKILL). Nodes are only ever
+ * signalled by the process group ids this module started.
  *
  * The last lines of every node's output are kept in memory; withEnsemble() adds them to
  * the error of a failing test.
@@ -31,6 +33,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { connectRequestFrame, REPO_ROOT, within } from './helpers.js';
 
 export const CLIENT_PORT = 2181;
@@ -73,6 +76,35 @@ export interface CliResult {
 
 const liveGroups = new Set<number>();
 const liveDirs = new Set<string>();
+
+let reaper: ChildProcess | null = null;
+
+/** Tell the reaper (started on first use) a line: +PGID, -PGID, +dir PATH, -dir PATH. */
+function tellReaper(line: string): void {
+  if (reaper === null) {
+    reaper = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), 'ensemble-reaper.js')], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    reaper.unref();
+    const stdin = reaper.stdin!;
+    stdin.on('error', () => undefined);
+    (stdin as unknown as { unref?: () => void }).unref?.();
+  }
+  reaper.stdin!.write(`${line}\n`);
+}
+
+function trackGroup(pgid: number, live: boolean): void {
+  if (live) liveGroups.add(pgid);
+  else liveGroups.delete(pgid);
+  tellReaper(`${live ? '+' : '-'}${pgid}`);
+}
+
+function trackDir(dir: string, live: boolean): void {
+  if (live) liveDirs.add(dir);
+  else liveDirs.delete(dir);
+  tellReaper(`${live ? '+' : '-'}dir ${dir}`);
+}
 
 function killAllGroupsNow(): void {
   for (const pgid of liveGroups) {
@@ -121,7 +153,7 @@ export class EnsembleNode {
 
   constructor(
     readonly id: number,
-    root: string,
+    readonly root: string,
     private readonly keepLines: number,
   ) {
     this.host = `127.0.0.${id}`;
@@ -160,7 +192,7 @@ export class EnsembleNode {
     });
     if (child.pid === undefined) throw new Error(`cannot spawn node ${this.id}`);
     const pgid = child.pid;
-    liveGroups.add(pgid);
+    trackGroup(pgid, true);
     this.#runs++;
     this.#push(`===== node ${this.id} run #${this.#runs}, pid ${pgid} =====`);
     this.#partial = '';
@@ -179,7 +211,7 @@ export class EnsembleNode {
         if (this.#partial !== '') this.#push(this.#partial);
         this.#partial = '';
         this.#push(`===== node ${this.id} pid ${pgid} exited: ${signal ?? `code ${code}`} =====`);
-        liveGroups.delete(pgid);
+        trackGroup(pgid, false);
         if (this.#child === child) {
           this.#child = null;
           this.#paused = false;
@@ -232,7 +264,7 @@ export class Ensemble {
   constructor(readonly options: EnsembleOptions) {
     if (options.nodes < 1 || options.nodes > 9) throw new Error(`nodes must be 1..9, got ${options.nodes}`);
     this.root = mkdtempSync(path.join(tmpdir(), 'zk-ts-ensemble-'));
-    liveDirs.add(this.root);
+    trackDir(this.root, true);
     this.ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.observers = new Set(options.observers ?? []);
     const keep = options.keepLines ?? 600;
@@ -476,7 +508,7 @@ export class Ensemble {
       }),
     );
     rmSync(this.root, { recursive: true, force: true });
-    liveDirs.delete(this.root);
+    trackDir(this.root, false);
   }
 }
 
