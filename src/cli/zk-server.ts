@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, resolveConfigPath, type ServerConfig } from '.
 import { stdoutLogger, type Logger } from '../server/log.js';
 import { defaultSettings, type ServerSettings } from '../server/settings.js';
 import { ZooKeeperServer } from '../server/zk-server.js';
+import { QuorumPeer } from '../server/quorum-peer.js';
 import { restore, StorageError, type RestoredState } from '../storage/file-txn-snap-log.js';
 import { fsyncWarning, TxnLogError } from '../storage/txn-log.js';
 import { AutoPurge } from '../storage/purge.js';
@@ -67,11 +68,11 @@ function loadOrExit(arg: string | undefined, log: Logger): ServerConfig {
 async function startForeground(arg: string | undefined): Promise<void> {
   const log = stdoutLogger();
   const cfg = loadOrExit(arg, log);
-  if (!cfg.standalone) {
-    log.error('QuorumPeerMain', 'zoo.cfg lists an ensemble (server.N lines); ensemble mode is not built yet in this version of zookeeper-ts. Remove the server.N lines to run standalone.');
-    process.exit(2);
-  }
   log.setMyid(cfg.myid);
+  if (!cfg.standalone) {
+    await startQuorumPeer(cfg, log);
+    return;
+  }
   log.info('ZooKeeperServerMain', 'Starting server');
   const settings = settingsFromConfig(cfg);
   if (!settings.forceSync) {
@@ -122,6 +123,47 @@ async function startForeground(arg: string | undefined): Promise<void> {
     log.info('ZooKeeperServerMain', `Received ${signal}, shutting down`);
     autoPurge.stop();
     void server.stop().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** QuorumPeerMain.runFromConfig: an ensemble member. */
+async function startQuorumPeer(cfg: ServerConfig, log: Logger): Promise<void> {
+  log.info('QuorumPeerMain', `Starting quorum peer, myid=${cfg.myid}`);
+  const settings = settingsFromConfig(cfg);
+  if (!settings.forceSync) {
+    log.warn('QuorumPeerMain', 'forceSync=no: writes are acknowledged before they reach the disk, so a crash or power loss can lose acknowledged writes. Set forceSync=yes (the default) unless you accept that.');
+  }
+  let peer: QuorumPeer;
+  try {
+    peer = await QuorumPeer.open(cfg, settings, log);
+  } catch (e) {
+    if (e instanceof StorageError || e instanceof TxnLogError) {
+      log.error('QuorumPeerMain', `Unable to load the database: ${e.message}`);
+      process.stderr.write(`${e.message}\n`);
+      process.exit(3);
+    }
+    throw e;
+  }
+  try {
+    await peer.start();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    log.error('QuorumPeerMain', `Unable to start: ${err.message}. If an address is already in use, stop the process holding it (ss -ltnp) or change the port in zoo.cfg.`);
+    process.exit(1);
+  }
+  const purgeLog = {
+    info: (m: string) => log.info('DatadirCleanupManager', m),
+    warn: (m: string) => log.warn('DatadirCleanupManager', m),
+    error: (m: string) => log.error('DatadirCleanupManager', m),
+  };
+  const autoPurge = new AutoPurge(settings.dataDir, settings.dataLogDir, purgeLog);
+  autoPurge.start(settings.autopurgePurgeIntervalHours, settings.autopurgeSnapRetainCount);
+  const shutdown = (signal: string): void => {
+    log.info('QuorumPeerMain', `Received ${signal}, shutting down`);
+    autoPurge.stop();
+    void peer.stop().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

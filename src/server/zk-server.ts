@@ -8,6 +8,8 @@
  * session's replies go out in request order, and a watch event triggered by a txn is
  * sent (from inside the apply) before the reply that reflects it.
  */
+import { encodeTxnEntry, decodeTxnEntry, type TxnBody } from '../jute/txn.js';
+import type { TxnHeader } from '../jute/records.gen.js';
 import { Err, KeeperError, OpCode, Perms, Xid, errName, opName } from '../jute/constants.js';
 import { DecodeError, JuteReader, JuteWriter } from '../jute/io.js';
 import {
@@ -45,6 +47,18 @@ const VALID_REQUEST_TYPES: ReadonlySet<number> = new Set([
   OpCode.setACL, OpCode.setData, OpCode.setWatches, OpCode.setWatches2, OpCode.sync, OpCode.checkWatches,
   OpCode.removeWatches, OpCode.addWatch, OpCode.whoAmI,
 ]);
+
+/** Requests a learner sends to the leader (FollowerRequestProcessor): writes, session changes, sync. */
+function isForwardedType(type: number): boolean {
+  switch (type) {
+    case OpCode.create: case OpCode.create2: case OpCode.createTTL: case OpCode.createContainer: case OpCode.delete:
+    case OpCode.deleteContainer: case OpCode.setData: case OpCode.setACL: case OpCode.reconfig: case OpCode.multi:
+    case OpCode.check: case OpCode.createSession: case OpCode.closeSession: case OpCode.sync:
+      return true;
+    default:
+      return false;
+  }
+}
 
 /** The owner of every request from a directly connected client (ServerCnxn.me). */
 const LOCAL_OWNER = Object.freeze({ owner: 'local' });
@@ -121,8 +135,29 @@ export class ServerCnxn implements RequestOrigin {
 interface QueueItem {
   req: Request;
   receivedAtMs: number;
-  /** Position in the txn log's append order; 0 for requests that log nothing. */
+  /**
+   * Standalone: position in the txn log's append order (0 for requests that log
+   * nothing); the item is done once that position is durable. Leader: the zxid the item
+   * waits for (its txn's, or for a sync the last one proposed before it); done once
+   * committed.
+   */
   seq: number;
+  /** Learner: forwarded to the leader; done once its txn is committed (or its sync answered). */
+  waiting: boolean;
+}
+
+/**
+ * What an ensemble role lends the server (the quorum peer implements it): the leader
+ * proposes the txns prep makes; a learner forwards writes to its leader.
+ */
+export interface RoleHooks {
+  readonly kind: 'leader' | 'follower' | 'observer';
+  /** Leader: propose a prepped txn (header + body, as logged). False when it cannot (not leading any more). */
+  propose(zxid: number, txn: Buffer): boolean;
+  /** Learner: forward a client request to the leader. False when not connected. */
+  forward(req: Request): boolean;
+  /** Learner: ask the leader whether a session a client reconnects with is alive (answer: `revalidated`). */
+  revalidate(sessionId: bigint, timeoutMs: number): boolean;
 }
 
 export interface ServerStats {
@@ -138,10 +173,20 @@ export interface ServerStats {
 export type ServerMode = 'standalone' | 'leader' | 'follower' | 'observer';
 
 export class ZooKeeperServer implements ClientHandler {
-  readonly db: ZkDatabase;
-  readonly sessions: SessionTracker;
-  readonly prep: Prep;
-  readonly final: FinalStage;
+  db!: ZkDatabase;
+  sessions!: SessionTracker;
+  prep!: Prep;
+  final!: FinalStage;
+  /** An ensemble member (set by the quorum peer): without a role it serves nobody. */
+  ensemble = false;
+  /** The ensemble role, or null when standalone or between roles. */
+  #role: RoleHooks | null = null;
+  /** Leader: every txn up to this zxid is committed. */
+  #committedZxid = 0;
+  /** Learner: sessions touched by local clients since the last PING (id -> timeout). */
+  #touched = new Map<bigint, number>();
+  /** Learner: connections whose reconnect waits for the leader's REVALIDATE answer. */
+  readonly #revalidating = new Map<bigint, ServerCnxn>();
   readonly stats: ServerStats = { packetsReceived: 0, packetsSent: 0, watchEventsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, requestCount: 0 };
   readonly startedAtMs = Date.now();
   readonly #cnxns = new Map<ClientConnection, ServerCnxn>();
@@ -155,7 +200,7 @@ export class ZooKeeperServer implements ClientHandler {
   #running = false;
 
   /** The txn log (null: state in memory only, for tests). */
-  readonly #txnLog: TxnLogWriter | null;
+  #txnLog: TxnLogWriter | null;
   /** Sequence numbers of logged txns: appended, and covered by a completed flush. */
   #appendedSeq = 0;
   #durableSeq = 0;
@@ -166,13 +211,23 @@ export class ZooKeeperServer implements ClientHandler {
     readonly log: Logger,
     restored: RestoredState | null = null,
   ) {
-    this.db = new ZkDatabase(settings, restored?.tree);
     this.#txnLog = restored?.writer ?? null;
     this.#snapDir = restored?.snapDir ?? null;
     this.#snapshotThreshold = this.#nextSnapshotThreshold();
     // Standalone servers make session ids with server id 1 (ZooKeeperServer.createSessionTrackerServerId).
-    this.sessions = new SessionTracker(1, settings.tickTimeMs, monotonicMs());
-    for (const [id, timeoutMs] of restored?.sessions ?? []) this.sessions.addSession(id, timeoutMs, monotonicMs());
+    this.install(restored?.tree, restored?.sessions ?? new Map(), 1);
+  }
+
+  /**
+   * Serve from this tree and these sessions (id -> timeout), with session ids made for
+   * `serverId`: at start, and in an ensemble whenever storage replaced the state (TRUNC,
+   * SNAP). Every session's expiry starts afresh, as a new leader's SessionTrackerImpl.
+   */
+  install(tree: RestoredState['tree'] | undefined, sessions: ReadonlyMap<bigint, number>, serverId: number): void {
+    const settings = this.settings;
+    this.db = new ZkDatabase(settings, tree);
+    this.sessions = new SessionTracker(serverId, settings.tickTimeMs, monotonicMs());
+    for (const [id, timeoutMs] of sessions) this.sessions.addSession(id, timeoutMs, monotonicMs());
     this.prep = new Prep(this.db.prepTree(), this.sessions, { skipACL: settings.skipACL, extendedTypesEnabled: settings.extendedTypesEnabled }, this.db.lastProcessedZxid);
     this.final = new FinalStage(this.db, this.sessions, {
       skipACL: settings.skipACL,
@@ -180,6 +235,12 @@ export class ZooKeeperServer implements ClientHandler {
       onUnexpectedError: (req, e) =>
         this.log.error('FinalRequestProcessor', `Failed to process sessionid:${sessionIdToHex(req.sessionId)} type:${opName(req.type)} cxid:0x${(req.cxid >>> 0).toString(16)}: ${(e as Error).stack ?? String(e)}; answered MarshallingError. Dumping request buffer: 0x${req.body.toString('hex')}`),
     }, monotonicMs);
+  }
+
+  /** The storage the standalone chain (and snapshots) write to; the quorum peer swaps it after TRUNC/SNAP. */
+  attachStorage(writer: TxnLogWriter | null, snapDir: string | null): void {
+    this.#txnLog = writer;
+    this.#snapDir = snapDir;
   }
 
   /** The role this node plays now (srvr/stat "Mode:"); set by the quorum peer in an ensemble. */
@@ -223,7 +284,7 @@ export class ZooKeeperServer implements ClientHandler {
     const interval = s.containerCheckIntervalMs;
     this.#containerTimer = setInterval(() => this.#checkContainers(), interval);
     this.#containerTimer.unref();
-    this.log.info('ZooKeeperServer', `Started standalone server on ${s.clientPortAddress}:${this.clientAddress.port}, zxid ${zxidToHex(this.db.lastProcessedZxid)}`);
+    this.log.info('ZooKeeperServer', `Started ${this.ensemble ? 'client port of ensemble member' : 'standalone server'} on ${s.clientPortAddress}:${this.clientAddress.port}, zxid ${zxidToHex(this.db.lastProcessedZxid)}`);
   }
 
   async stop(): Promise<void> {
@@ -241,7 +302,8 @@ export class ZooKeeperServer implements ClientHandler {
     if (!this.#running) return;
     const wait = Math.max(1, this.sessions.waitMs(monotonicMs()));
     this.#timer = setTimeout(() => {
-      for (const s of this.sessions.expire(monotonicMs())) {
+      const expiring = !this.ensemble || (this.#role?.kind === 'leader' && this.serving);
+      for (const s of expiring ? this.sessions.expire(monotonicMs()) : []) {
         this.log.info('SessionTrackerImpl', `Expiring session ${sessionIdToHex(s.id)}, timeout of ${s.timeoutMs}ms exceeded`);
         this.submit(newRequest({ sessionId: s.id, cxid: 0, type: OpCode.closeSession, body: Buffer.alloc(0), authInfo: [], owner: LOCAL_OWNER, origin: null }));
       }
@@ -251,6 +313,7 @@ export class ZooKeeperServer implements ClientHandler {
   }
 
   #checkContainers(): void {
+    if (this.ensemble && (this.#role?.kind !== 'leader' || !this.serving)) return;
     for (const path of this.db.containerCandidates(Date.now(), this.settings.containerMaxPerMinute)) {
       this.submit(newRequest({ sessionId: 0n, cxid: 0, type: OpCode.deleteContainer, body: Buffer.from(path, 'utf8'), authInfo: [], owner: LOCAL_OWNER, origin: null }));
     }
@@ -269,6 +332,11 @@ export class ZooKeeperServer implements ClientHandler {
     let cnxn = this.#cnxns.get(conn);
     try {
       if (cnxn === undefined) {
+        if (!this.serving) {
+          this.log.info('NIOServerCnxn', `Refusing session request for client /${conn.remoteAddress}:${conn.remotePort}: this server is not serving (no leader yet, or syncing with it); the client will try another server`);
+          conn.close();
+          return;
+        }
         cnxn = new ServerCnxn(conn, this);
         this.#cnxns.set(conn, cnxn);
         this.#processConnectRequest(cnxn, frame);
@@ -345,6 +413,13 @@ export class ZooKeeperServer implements ClientHandler {
       }
       cnxn.sessionId = req.sessionId;
       const passwd = req.passwd ?? Buffer.alloc(0);
+      const role = this.#role;
+      if (role !== null && role.kind !== 'leader' && sessionPassword(req.sessionId).equals(passwd)) {
+        // Learner.validateSession: the leader owns session liveness.
+        this.#revalidating.set(req.sessionId, cnxn);
+        if (!role.revalidate(req.sessionId, timeoutMs)) conn.close();
+        return;
+      }
       const valid = sessionPassword(req.sessionId).equals(passwd) && this.sessions.touchWithTimeout(req.sessionId, timeoutMs, monotonicMs());
       if (!valid && !sessionPassword(req.sessionId).equals(passwd)) {
         this.log.warn('ZooKeeperServer', `Incorrect password from /${conn.remoteAddress}:${conn.remotePort} for session ${sessionIdToHex(req.sessionId)}`);
@@ -420,21 +495,168 @@ export class ZooKeeperServer implements ClientHandler {
   /** ZooKeeperServer.submitRequest: touch the session, prep, then log and apply in order. */
   submit(req: Request): void {
     const now = monotonicMs();
+    const role = this.#role;
     if (req.origin !== null && req.type !== OpCode.createSession) {
       // ZooKeeperServer.touch(cnxn): with the timeout negotiated on this connection.
-      this.sessions.touchWithTimeout(req.sessionId, (req.origin as ServerCnxn).sessionTimeoutMs, now);
+      const timeoutMs = (req.origin as ServerCnxn).sessionTimeoutMs;
+      this.sessions.touchWithTimeout(req.sessionId, timeoutMs, now);
+      if (role !== null && role.kind !== 'leader') this.#touched.set(req.sessionId, timeoutMs);
+    }
+    if (role !== null && role.kind !== 'leader') {
+      this.#submitLearner(req, role, now);
+      return;
     }
     this.prep.prep(req, Date.now());
     let seq = 0;
-    if (req.hdr !== null && req.txn !== null && this.#txnLog !== null) {
+    if (role !== null) {
+      // Leader: propose the txn; a sync waits for everything proposed before it.
+      if (req.hdr !== null && req.txn !== null) {
+        seq = req.hdr.zxid;
+        if (!role.propose(seq, encodeTxnEntry(req.hdr, req.txn))) {
+          this.#dropRequest(req);
+          return;
+        }
+      } else if (req.type === OpCode.sync) {
+        seq = this.prep.lastZxid;
+      }
+    } else if (req.hdr !== null && req.txn !== null && this.#txnLog !== null) {
       this.#txnLog.append(req.hdr, req.txn);
       seq = ++this.#appendedSeq;
     }
     this.#inFlight++;
-    this.#queue.push({ req, receivedAtMs: now, seq });
+    this.#queue.push({ req, receivedAtMs: now, seq, waiting: false });
     this.#maybeThrottle();
-    this.#maybeFlush();
+    if (role === null) this.#maybeFlush();
     this.#drain();
+  }
+
+  /** Follower and observer: reads are answered here in order; writes and syncs go to the leader. */
+  #submitLearner(req: Request, role: RoleHooks, now: number): void {
+    const forwarded = isForwardedType(req.type);
+    if (forwarded && !role.forward(req)) {
+      this.#dropRequest(req);
+      return;
+    }
+    this.#inFlight++;
+    this.#queue.push({ req, receivedAtMs: now, seq: 0, waiting: forwarded });
+    this.#maybeThrottle();
+    this.#drain();
+  }
+
+  /** A request the ensemble cannot take now (the leader is gone): its client reconnects elsewhere. */
+  #dropRequest(req: Request): void {
+    const origin = req.origin as ServerCnxn | null;
+    if (origin !== null) origin.conn.close();
+  }
+
+  // ---- the ensemble ----------------------------------------------------------
+
+  /** Take an ensemble role (null: back to not serving); closes every client connection. */
+  setRole(role: RoleHooks | null): void {
+    this.#role = role;
+    this.serving = false;
+    this.#touched.clear();
+    this.#revalidating.clear();
+    for (const c of [...this.#cnxns.values()]) c.conn.close();
+    this.#queue.length = 0;
+    this.#inFlight = 0;
+    this.#maybeThrottle();
+    this.prep.reset(this.db.lastProcessedZxid);
+  }
+
+  /** The role may serve clients now; a leader stamps zxids from `nextZxid` on. */
+  startServing(mode: ServerMode, nextZxid?: number): void {
+    this.mode = mode;
+    if (nextZxid !== undefined) {
+      this.prep.reset(nextZxid - 1);
+      this.#committedZxid = this.db.lastProcessedZxid;
+    }
+    this.serving = true;
+    this.log.info('ZooKeeperServer', `Serving clients as ${mode}; zxid ${zxidToHex(this.db.lastProcessedZxid)}, ${this.db.nodeCount} nodes, ${this.sessions.size} sessions`);
+  }
+
+  /** Leader: txns up to these are committed (a Ready's `committed`): apply them, answering local requests, in zxid order. */
+  leaderCommitted(entries: readonly { zxid: number; txn: Buffer }[]): void {
+    for (const e of entries) {
+      this.#committedZxid = e.zxid;
+      this.#drain();
+      if (this.db.lastProcessedZxid < e.zxid) this.#applyRemote(e.txn);
+    }
+  }
+
+  /** Learner: committed txns, in zxid order: answer the local request each belongs to, or just apply it. */
+  learnerCommitted(entries: readonly { zxid: number; txn: Buffer }[]): void {
+    for (const e of entries) {
+      const entry = decodeTxnEntry(e.txn);
+      const item = this.#queue.find((i) => i.waiting);
+      if (item !== undefined && item.req.sessionId === entry.header.clientId && item.req.cxid === entry.header.cxid && item.req.type !== OpCode.sync) {
+        item.req.hdr = entry.header;
+        item.req.txn = entry.body;
+        item.waiting = false;
+        this.#drain();
+      } else {
+        this.#drain();
+        this.#apply(entry.header, entry.body);
+      }
+    }
+  }
+
+  /** Learner: the leader answered the oldest forwarded sync. */
+  learnerSynced(): void {
+    const item = this.#queue.find((i) => i.waiting && i.req.type === OpCode.sync);
+    if (item !== undefined) item.waiting = false;
+    this.#drain();
+  }
+
+  #applyRemote(txn: Buffer): void {
+    const entry = decodeTxnEntry(txn);
+    this.#apply(entry.header, entry.body);
+  }
+
+  /** Apply a txn that no local client waits for (a session closes: its connections here close too). */
+  #apply(hdr: TxnHeader, txn: TxnBody): void {
+    const req = newRequest({ sessionId: hdr.clientId, cxid: hdr.cxid, type: hdr.type, body: Buffer.alloc(0), authInfo: [], owner: LOCAL_OWNER, origin: null });
+    req.hdr = hdr;
+    req.txn = txn;
+    this.final.process(req);
+    this.prep.applied(hdr.zxid);
+  }
+
+  /** Leader: a request a learner forwarded (REQUEST). */
+  submitForwarded(f: { sessionId: bigint; cxid: number; type: number; request: Buffer; authinfo: readonly Id[] }): void {
+    this.submit(newRequest({ sessionId: f.sessionId, cxid: f.cxid, type: f.type, body: f.request, authInfo: f.authinfo, owner: LOCAL_OWNER, origin: null }));
+  }
+
+  /** Learner: the sessions local clients touched since the last call (for a PING reply). */
+  takeTouches(): Array<{ sessionId: bigint; timeoutMs: number }> {
+    const out: Array<{ sessionId: bigint; timeoutMs: number }> = [];
+    for (const [sessionId, timeoutMs] of this.#touched) out.push({ sessionId, timeoutMs });
+    this.#touched.clear();
+    return out;
+  }
+
+  /** Leader: a learner's clients were active. */
+  touchSessions(touches: readonly { sessionId: bigint; timeoutMs: number }[]): void {
+    const now = monotonicMs();
+    for (const t of touches) this.sessions.touchWithTimeout(t.sessionId, t.timeoutMs, now);
+  }
+
+  /** Leader: REVALIDATE from a learner: is the session alive (and now owned there)? */
+  revalidateSession(sessionId: bigint, timeoutMs: number): boolean {
+    return this.sessions.touchWithTimeout(sessionId, timeoutMs, monotonicMs());
+  }
+
+  /** Learner: the leader's answer for a reconnecting session. */
+  revalidated(sessionId: bigint, valid: boolean): void {
+    const cnxn = this.#revalidating.get(sessionId);
+    this.#revalidating.delete(sessionId);
+    if (cnxn === undefined || cnxn.conn.closed) return;
+    this.finishSessionInit(cnxn, valid);
+  }
+
+  /** The txn log writer to snapshot against (ensemble: the peer logs; the server counts and snapshots). */
+  loggedTxns(count: number): void {
+    this.#maybeSnapshot(count);
   }
 
   /**
@@ -509,7 +731,7 @@ export class ZooKeeperServer implements ClientHandler {
 
   /** The last snapshot this server wrote (for tests, benchmarks and monitoring). */
   lastSnapshot: { zxid: number; bytes: number; nodes: number; durationMs: number; longestChunkMs: number } | null = null;
-  readonly #snapDir: string | null;
+  #snapDir: string | null;
   #txnsSinceSnapshot = 0;
   #snapshotThreshold = 0;
   #snapshotting = false;
@@ -559,11 +781,12 @@ export class ZooKeeperServer implements ClientHandler {
     origin.sendReply(req.cxid, this.db.lastProcessedZxid, Err.SYSTEMERROR, null);
   }
 
-  /** The final stage, in arrival order: reads wait behind writes that are not yet durable. */
+  /** The final stage, in arrival order: reads wait behind writes that are not yet durable (committed). */
   #drain(): void {
+    const gate = this.#role === null ? this.#durableSeq : this.#committedZxid;
     while (this.#queue.length > 0) {
       const head = this.#queue[0]!;
-      if (head.seq > this.#durableSeq) break;
+      if (head.waiting || head.seq > gate) break;
       this.#queue.shift();
       this.#inFlight--;
       this.#finish(head.req, head.receivedAtMs);

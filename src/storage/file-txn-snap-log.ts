@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { OpCode } from '../jute/constants.js';
 import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
 import { zxidToHex } from '../util/zxid.js';
-import { listLogFiles, readTxnLog, truncateTornTail, TxnLogWriter, type TxnLogSync } from './txn-log.js';
+import { listLogFiles, readTxnLog, truncateTornTail, TxnLogWriter, type TornTail, type TxnLogSync } from './txn-log.js';
+import { encodeTxnEntry } from '../jute/txn.js';
 import { loadNewestSnapshot, SnapshotError, writeSnapshot, type LoadedSnapshot } from './snapshot.js';
 
 export const VERSION_DIR = 'version-2';
@@ -30,6 +31,13 @@ export interface StorageOptions {
   warn: (msg: string) => void;
   info: (msg: string) => void;
   onSync?: (sync: TxnLogSync) => void;
+  /**
+   * Write a snapshot of what was loaded when the log held txns after the newest snapshot
+   * (default true, as ZooKeeperServer.loadData). An ensemble member passes false: its
+   * log's tail may hold txns no quorum committed, and a snapshot must hold committed
+   * txns only (see src/zab/zab-types.ts).
+   */
+  snapshotAfterReplay?: boolean;
 }
 
 export interface RestoredState {
@@ -41,6 +49,44 @@ export interface RestoredState {
   logDir: string;
   /** Txns replayed from the log. */
   replayedTxns: number;
+  /** The zxid of the snapshot loaded (0: none, an empty tree). */
+  snapshotZxid: number;
+}
+
+/**
+ * Apply every txn logged after the tree's last zxid (ZKDatabase.fastForwardDataBase),
+ * keeping `sessions` (id -> timeout) in step. Returns how many were applied and the torn
+ * tail, if any (not cut: the caller decides).
+ */
+export async function replayLog(logDir: string, tree: DataTree, sessions: { set(id: bigint, timeoutMs: number): unknown; delete(id: bigint): unknown }): Promise<{ replayed: number; tornTail: TornTail | null }> {
+  const reader = readTxnLog(logDir, tree.lastProcessedZxid + 1);
+  let replayed = 0;
+  for await (const batch of reader.batches()) {
+    for (const rec of batch) {
+      if (rec.hdr.zxid <= tree.lastProcessedZxid) continue;
+      if (rec.hdr.type === OpCode.createSession && rec.body.type === OpCode.createSession) {
+        sessions.set(rec.hdr.clientId, rec.body.txn.timeOut);
+      } else if (rec.hdr.type === OpCode.closeSession) {
+        sessions.delete(rec.hdr.clientId);
+      }
+      tree.processTxn(rec.hdr, rec.body);
+      replayed++;
+    }
+  }
+  return { replayed, tornTail: reader.tornTail };
+}
+
+/** Every txn logged after `afterZxid`, encoded as a PROPOSAL carries it (header, body, digest). */
+export async function readLogEntries(logDir: string, afterZxid: number): Promise<Array<{ zxid: number; txn: Buffer }>> {
+  const reader = readTxnLog(logDir, afterZxid + 1);
+  const out: Array<{ zxid: number; txn: Buffer }> = [];
+  for await (const batch of reader.batches()) {
+    for (const rec of batch) {
+      if (rec.hdr.zxid <= afterZxid) continue;
+      out.push({ zxid: rec.hdr.zxid, txn: encodeTxnEntry(rec.hdr, rec.body, rec.digest) });
+    }
+  }
+  return out;
 }
 
 /** Create dir (mode 0700) if missing; refuse one we cannot write, saying which and why. */
@@ -103,21 +149,7 @@ export async function restore(opts: StorageOptions): Promise<RestoredState> {
     }
     opts.warn(`No valid snapshot in ${snapDir}; rebuilding the tree from the txn log, which is complete from its first txn`);
   }
-  const reader = readTxnLog(logDir, snapZxid + 1);
-  let replayed = 0;
-  for await (const batch of reader.batches()) {
-    for (const rec of batch) {
-      if (rec.hdr.zxid <= tree.lastProcessedZxid) continue;
-      if (rec.hdr.type === OpCode.createSession && rec.body.type === OpCode.createSession) {
-        sessions.set(rec.hdr.clientId, rec.body.txn.timeOut);
-      } else if (rec.hdr.type === OpCode.closeSession) {
-        sessions.delete(rec.hdr.clientId);
-      }
-      tree.processTxn(rec.hdr, rec.body);
-      replayed++;
-    }
-  }
-  const torn = reader.tornTail;
+  const { replayed, tornTail: torn } = await replayLog(logDir, tree, sessions);
   if (torn !== null) {
     opts.warn(torn.message);
     await truncateTornTail(torn);
@@ -131,12 +163,12 @@ export async function restore(opts: StorageOptions): Promise<RestoredState> {
   });
   // Appends after a restart go to a new file, as ZooKeeper does.
   writer.rollLog();
-  if (snapshot === null || replayed > 0) {
+  if ((opts.snapshotAfterReplay ?? true) && (snapshot === null || replayed > 0)) {
     // As ZooKeeperServer.loadData: a snapshot of what was loaded, so that the next start
     // (ours or Apache ZooKeeper's) finds one.
     const result = await writeSnapshot(snapDir, tree, sessions, tree.lastProcessedZxid);
     opts.info(`Snapshotting: ${zxidToHex(result.zxid)} to ${result.path}`);
   }
   opts.info(`Restored ${replayed} txns from ${logDir}; last zxid ${zxidToHex(tree.lastProcessedZxid)}, ${sessions.size} sessions, ${tree.nodeCount} nodes`);
-  return { tree, sessions, writer, snapDir, logDir, replayedTxns: replayed };
+  return { tree, sessions, writer, snapDir, logDir, replayedTxns: replayed, snapshotZxid: snapZxid };
 }

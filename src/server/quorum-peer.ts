@@ -1,0 +1,623 @@
+/**
+ * An ensemble member, as ZooKeeper's QuorumPeer: it loads its storage, serves the client
+ * port (refusing sessions while it has no leader), runs fast leader election on the
+ * election port, and then plays the role the election gave it:
+ *  - LEADING: a quorum port listener and a zab/leader.ts core; client writes (its own
+ *    and those its learners forward) are prepped here and proposed;
+ *  - FOLLOWING / OBSERVING: a connection to the leader's quorum port and a
+ *    zab/learner.ts core; client writes are forwarded, committed txns applied.
+ * When the core finishes (the leader is gone, a quorum is lost), the server stops
+ * serving, catches its tree up with its log, and goes back to LOOKING.
+ *
+ * The cores are pure; this file carries out their Readies in the order zab-types.ts
+ * lays down (storage, log + fsync, epoch files, apply, send, disconnect, notices), one
+ * Ready at a time: while one is being written, new proposals and acks pile up in the
+ * core and go out together in the next (group commit).
+ */
+import { rm } from 'node:fs/promises';
+import { zxidEpoch, zxidToHex } from '../util/zxid.js';
+import type { ServerConfig } from './config.js';
+import type { Logger } from './log.js';
+import type { ServerSettings } from './settings.js';
+import { ZooKeeperServer, type RoleHooks } from './zk-server.js';
+import { QuorumMaj, type QuorumServer } from '../zab/quorum-verifier.js';
+import { Election, type Decision } from '../zab/election.js';
+import { Leader } from '../zab/leader.js';
+import { Learner } from '../zab/learner.js';
+import type { Notice, Ready, ZabLimits } from '../zab/zab-types.js';
+import { PacketType, describePacket } from '../zab/packet.js';
+import { readLogEntries, replayLog, restore, StorageError, type RestoredState } from '../storage/file-txn-snap-log.js';
+import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, readEpochFile, writeEpochFile } from '../storage/epoch-files.js';
+import { fsyncWarning, listLogFiles, truncateLog, TxnLogWriter } from '../storage/txn-log.js';
+import { listSnapshotFiles, readSnapshot, writeSnapshot } from '../storage/snapshot.js';
+import { ElectionConnectionManager, type ElectionPeer } from '../transport/election-cnx.js';
+import { QuorumClient, QuorumListener } from '../transport/quorum-link.js';
+import { ElectionRunner } from './election-runner.js';
+import { encodeSnapStream, snapshotStreamConsumer } from './snap-stream.js';
+import { DataTree } from '../tree/data-tree.js';
+import { OpCode } from '../jute/constants.js';
+
+type Core = Leader | Learner;
+
+/** What the storage of a received SNAP holds (snap-stream.ts's result). */
+interface ReceivedSnapshot {
+  readonly tree: DataTree;
+  readonly sessions: Map<bigint, number>;
+}
+
+export class QuorumPeer {
+  readonly myId: number;
+  readonly server: ZooKeeperServer;
+  readonly #cfg: ServerConfig;
+  readonly #settings: ServerSettings;
+  readonly #log: Logger;
+  readonly #verifier: QuorumMaj;
+  readonly #limits: ZabLimits;
+  #writer: TxnLogWriter;
+  readonly #snapDir: string;
+  readonly #logDir: string;
+  #acceptedEpoch: number;
+  #currentEpoch: number;
+  /** The zxid of the last txn in the log (the tree holds the whole log between roles). */
+  #lastLogged: number;
+
+  #cnx: ElectionConnectionManager | null = null;
+  #runner: ElectionRunner | null = null;
+  #election: Election | null = null;
+  #stopped = false;
+  /** The role being played, and how to end it. */
+  #core: Core | null = null;
+  #endRole: ((reason: string) => void) | null = null;
+  #pumping = false;
+  #leaderListener: QuorumListener | null = null;
+  #leaderClient: QuorumClient | null = null;
+  /** The state this node is in, as ZooKeeper's QuorumPeer.ServerState. */
+  state: 'LOOKING' | 'LEADING' | 'FOLLOWING' | 'OBSERVING' = 'LOOKING';
+  /** How many elections this node has run (for monitoring). */
+  elections = 0;
+
+  private constructor(cfg: ServerConfig, settings: ServerSettings, log: Logger, restored: RestoredState, epochs: { accepted: number; current: number }) {
+    this.#cfg = cfg;
+    this.#settings = settings;
+    this.#log = log;
+    this.myId = cfg.myid!;
+    this.#verifier = new QuorumMaj([...cfg.servers.values()].map((s): QuorumServer => ({
+      id: s.id,
+      type: s.role,
+      addresses: [{ host: s.host, quorumPort: s.quorumPort, electionPort: s.electionPort }],
+      ...(s.clientPort !== undefined ? { client: { host: s.clientHost ?? '0.0.0.0', port: s.clientPort } } : {}),
+    })));
+    this.#limits = { initLimit: cfg.initLimitTicks, syncLimit: cfg.syncLimitTicks };
+    this.#writer = restored.writer;
+    this.#snapDir = restored.snapDir;
+    this.#logDir = restored.logDir;
+    this.#acceptedEpoch = epochs.accepted;
+    this.#currentEpoch = epochs.current;
+    this.#lastLogged = restored.tree.lastProcessedZxid;
+    this.server = new ZooKeeperServer(settings, log, restored);
+    this.server.install(restored.tree, restored.sessions, this.myId);
+    this.server.serving = false;
+    this.server.ensemble = true;
+    this.server.mode = cfg.peerType === 'observer' ? 'observer' : 'follower';
+  }
+
+  /** QuorumPeer.loadDataBase: the storage, and the epoch files (created from the last zxid when missing). */
+  static async open(cfg: ServerConfig, settings: ServerSettings, log: Logger): Promise<QuorumPeer> {
+    const restored = await restoreState(settings, log);
+    const snapDir = restored.snapDir;
+    const lastEpoch = zxidEpoch(restored.tree.lastProcessedZxid);
+    let current = await readEpochFile(snapDir, CURRENT_EPOCH_FILE);
+    if (current === null) {
+      current = lastEpoch;
+      log.info('QuorumPeer', `${CURRENT_EPOCH_FILE} not found! Creating with a reasonable default of ${current}. This should only happen when you are upgrading your installation`);
+      await writeEpochFile(snapDir, CURRENT_EPOCH_FILE, current);
+    } else if (current < lastEpoch) {
+      // A crash between a sync's txns and its currentEpoch write (see zab-types.ts): the
+      // log holds a prefix of that epoch's history, as one of its followers would.
+      log.warn('QuorumPeer', `The current epoch, ${current}, is older than the last zxid, ${zxidToHex(restored.tree.lastProcessedZxid)} (a crash during a sync with the leader); taking epoch ${lastEpoch} as the current epoch`);
+      current = lastEpoch;
+      await writeEpochFile(snapDir, CURRENT_EPOCH_FILE, current);
+    }
+    let accepted = await readEpochFile(snapDir, ACCEPTED_EPOCH_FILE);
+    if (accepted === null || accepted < current) {
+      if (accepted === null) log.info('QuorumPeer', `${ACCEPTED_EPOCH_FILE} not found! Creating with a reasonable default of ${current}. This should only happen when you are upgrading your installation`);
+      else log.warn('QuorumPeer', `The accepted epoch, ${accepted}, is less than the current epoch, ${current}; raising it`);
+      accepted = current;
+      await writeEpochFile(snapDir, ACCEPTED_EPOCH_FILE, accepted);
+    }
+    return new QuorumPeer(cfg, settings, log, restored, { accepted, current });
+  }
+
+  async start(): Promise<void> {
+    const me = this.#cfg.servers.get(this.myId)!;
+    await this.server.start();
+    const peers = new Map<number, ElectionPeer>();
+    for (const s of this.#cfg.servers.values()) {
+      if (s.id !== this.myId) peers.set(s.id, { sid: s.id, host: s.host, electionPort: s.electionPort });
+    }
+    this.#cnx = new ElectionConnectionManager({
+      myId: this.myId,
+      listenHost: this.#cfg.quorumListenOnAllIPs ? '0.0.0.0' : me.host,
+      listenPort: me.electionPort,
+      myElectionAddress: { host: me.host, port: me.electionPort },
+      peers,
+      log: {
+        info: (m) => this.#log.info('QuorumCnxManager', m),
+        warn: (m) => this.#log.warn('QuorumCnxManager', m),
+        debug: (m) => this.#log.debug('QuorumCnxManager', m),
+      },
+    });
+    this.#log.info('QuorumCnxManager', `Election port bound to ${me.host}:${me.electionPort}`);
+    await this.#cnx.start();
+    const election = (this.#election = new Election({
+      myId: this.myId,
+      verifier: this.#verifier,
+      initialVote: { zxid: this.#lastLogged, peerEpoch: this.#currentEpoch },
+    }));
+    this.#runner = new ElectionRunner({ election, cnx: this.#cnx, log: this.#log });
+    this.#runner.start();
+    void this.#run().catch((e: unknown) => {
+      this.#log.error('QuorumPeer', `Unexpected exception, exiting abnormally: ${(e as Error).stack ?? String(e)}`);
+      process.exitCode = 1;
+      void this.stop();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#endRole?.('shutting down');
+    this.#runner?.stop();
+    await this.#cnx?.stop();
+    await this.#leaderListener?.stop();
+    this.#leaderClient?.close();
+    await this.server.stop();
+  }
+
+  // ---------------------------------------------------------------------------------
+  // The main loop: LOOKING -> a role -> LOOKING ...
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      this.state = 'LOOKING';
+      this.server.serving = false;
+      const started = Date.now();
+      this.elections++;
+      let decision: Decision;
+      try {
+        decision = await this.#runner!.lookForLeader({ zxid: this.#lastLogged, peerEpoch: this.#currentEpoch });
+      } catch (e) {
+        if (this.#stopped) return;
+        throw e;
+      }
+      if (this.#stopped) return;
+      const took = Date.now() - started;
+      try {
+        if (decision.role === 'LEADING') {
+          this.state = 'LEADING';
+          this.#log.info('Leader', `LEADING - LEADER ELECTION TOOK - ${took} MS`);
+          await this.#lead();
+        } else {
+          const observer = decision.role === 'OBSERVING';
+          this.state = observer ? 'OBSERVING' : 'FOLLOWING';
+          this.#log.info(observer ? 'Observer' : 'Follower', `${this.state} - LEADER ELECTION TOOK - ${took} MS`);
+          await this.#learn(decision.leader, observer);
+        }
+      } catch (e) {
+        if (e instanceof StorageError) throw e;
+        this.#log.warn('QuorumPeer', `Unexpected exception while ${this.state.toLowerCase()}: ${(e as Error).stack ?? String(e)}`);
+      }
+      this.server.setRole(null);
+      if (this.#stopped) return;
+      await this.#catchUpTree();
+    }
+  }
+
+  /**
+   * Between roles the tree must hold the whole log again (ZKDatabase.fastForwardDataBase):
+   * a follower's log may hold proposals it had not applied yet.
+   */
+  async #catchUpTree(): Promise<void> {
+    const tree = this.server.db.tree;
+    const sessions = new Map<bigint, number>();
+    for (const s of this.server.sessions.sessions()) sessions.set(s.id, s.timeoutMs);
+    if (tree.lastProcessedZxid < this.#lastLogged) {
+      await this.#writer.flush().catch(() => undefined);
+      const { replayed } = await replayLog(this.#logDir, tree, sessions);
+      this.#log.info('QuorumPeer', `Applied ${replayed} logged txns to the tree; last zxid ${zxidToHex(tree.lastProcessedZxid)}`);
+    }
+    // Every session's expiry starts afresh for the next role, as a new leader's SessionTrackerImpl.
+    this.server.install(tree, sessions, this.myId);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // LEADING
+
+  async #lead(): Promise<void> {
+    const me = this.#cfg.servers.get(this.myId)!;
+    const snapshotZxid = await this.#newestSnapshotZxid();
+    const log = await readLogEntries(this.#logDir, snapshotZxid);
+    const core = new Leader({
+      myId: this.myId,
+      quorum: this.#verifier,
+      acceptedEpoch: this.#acceptedEpoch,
+      currentEpoch: this.#currentEpoch,
+      lastLoggedZxid: log[log.length - 1]?.zxid ?? snapshotZxid,
+      snapshotZxid,
+      log,
+      limits: this.#limits,
+    });
+    const listener = new QuorumListener({
+      host: this.#cfg.quorumListenOnAllIPs ? '0.0.0.0' : me.host,
+      port: me.quorumPort,
+      maxPacketDataBytes: 2 * this.#settings.juteMaxBufferBytes,
+      log: { info: (m) => this.#log.info('LearnerCnxAcceptor', m), warn: (m) => this.#log.warn('LearnerCnxAcceptor', m) },
+    });
+    this.#leaderListener = listener;
+    const done = this.#beginRole(core);
+    listener.onConnect = (conn, remote) => {
+      this.#log.info('LearnerCnxAcceptor', `Follower connection from ${remote} (connection ${conn})`);
+      if (this.#core !== core) return;
+      core.connected(conn);
+      this.#pump();
+    };
+    listener.onPacket = (conn, packet) => {
+      if (this.#core !== core) return;
+      core.step(conn, packet);
+      this.#pump();
+    };
+    listener.onClose = (conn, reason) => {
+      if (this.#core !== core) return;
+      this.#log.info('LearnerHandler', `Connection ${conn} closed: ${reason}`);
+      core.disconnected(conn);
+      this.#pump();
+    };
+    try {
+      await listener.listen();
+    } catch (e) {
+      this.#log.error('Leader', `Cannot listen on the quorum port: ${(e as Error).message}`);
+      this.#endRole?.('cannot listen on the quorum port');
+    }
+    this.server.attachStorage(this.#writer, this.#snapDir);
+    const hooks: RoleHooks = {
+      kind: 'leader',
+      propose: (zxid, txn) => {
+        if (this.#core !== core || !core.propose(zxid, txn)) return false;
+        this.#pump();
+        return true;
+      },
+      forward: () => false,
+      revalidate: () => false,
+    };
+    this.server.setRole(hooks);
+    this.#pump();
+    try {
+      await done;
+    } finally {
+      this.#leaderListener = null;
+      await listener.stop();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // FOLLOWING / OBSERVING
+
+  async #learn(leaderSid: number, observer: boolean): Promise<void> {
+    const spec = this.#cfg.servers.get(leaderSid);
+    if (spec === undefined) {
+      this.#log.warn('QuorumPeer', `The elected leader ${leaderSid} is not in this server's configuration; looking again`);
+      return;
+    }
+    const core = new Learner({
+      myId: this.myId,
+      leaderId: leaderSid,
+      observer,
+      acceptedEpoch: this.#acceptedEpoch,
+      currentEpoch: this.#currentEpoch,
+      lastLoggedZxid: this.#lastLogged,
+      limits: this.#limits,
+    });
+    const component = observer ? 'Observer' : 'Follower';
+    const client = new QuorumClient({
+      host: spec.host,
+      port: spec.quorumPort,
+      connectTimeoutMs: Math.max(1000, this.#settings.tickTimeMs * this.#limits.syncLimit),
+      retryForMs: this.#settings.tickTimeMs * this.#limits.initLimit,
+      maxPacketDataBytes: 2 * this.#settings.juteMaxBufferBytes,
+      snapshotConsumer: () => snapshotStreamConsumer({ extendedTypesEnabled: this.#settings.extendedTypesEnabled }),
+      log: { info: (m) => this.#log.info(component, m), warn: (m) => this.#log.warn(component, m) },
+    });
+    this.#leaderClient = client;
+    const done = this.#beginRole(core);
+    client.onConnect = () => {
+      if (this.#core !== core) return;
+      this.#log.info(component, `Connected to leader ${leaderSid} at ${spec.host}:${spec.quorumPort}`);
+      core.connected();
+      this.#pump();
+    };
+    client.onPacket = (packet, snapshot) => {
+      if (this.#core !== core) return;
+      if (packet.type !== PacketType.PING && packet.type !== PacketType.PROPOSAL && packet.type !== PacketType.COMMIT && packet.type !== PacketType.INFORM) {
+        this.#log.debug(component, `Received ${describePacket(packet)}`);
+      }
+      core.step(packet, snapshot);
+      this.#pump();
+    };
+    client.onClose = (reason) => {
+      if (this.#core !== core) return;
+      this.#log.warn(component, `Exception when ${observer ? 'observing' : 'following'} the leader: ${reason}`);
+      core.disconnected();
+      this.#pump();
+    };
+    const hooks: RoleHooks = {
+      kind: observer ? 'observer' : 'follower',
+      propose: () => false,
+      forward: (req) => {
+        if (this.#core !== core) return false;
+        let request = req.body;
+        if (req.type === OpCode.createSession) {
+          // Learner.request carries the negotiated timeout as the createSession record.
+          request = Buffer.alloc(4);
+          request.writeInt32BE(req.sessionTimeoutMs ?? 0);
+        }
+        const ok = core.forwardRequest({ sessionId: req.sessionId, cxid: req.cxid, type: req.type, request, authinfo: req.authInfo });
+        this.#pump();
+        return ok;
+      },
+      revalidate: (sessionId, timeoutMs) => {
+        if (this.#core !== core) return false;
+        const ok = core.revalidateSession(sessionId, timeoutMs);
+        this.#pump();
+        return ok;
+      },
+    };
+    this.server.attachStorage(this.#writer, this.#snapDir);
+    this.server.setRole(hooks);
+    client.connect();
+    try {
+      await done;
+    } finally {
+      this.#leaderClient = null;
+      client.close();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Carrying out Readies
+
+  /** Install `core` as the role's core; the promise settles when the core is finished. */
+  #beginRole(core: Core): Promise<void> {
+    this.#core = core;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const ticker = setInterval(() => {
+      if (this.#core !== core) return;
+      core.tick();
+      this.#pump();
+    }, this.#settings.tickTimeMs);
+    this.#endRole = (reason) => {
+      if (this.#core !== core) return;
+      this.#log.info('QuorumPeer', `Leaving the ${this.state} state: ${reason}`);
+      clearInterval(ticker);
+      core.shutdown(reason);
+      this.#core = null;
+      this.#endRole = null;
+      resolve();
+    };
+    return done;
+  }
+
+  #pump(): void {
+    if (this.#pumping) return;
+    const core = this.#core;
+    if (core === null || !core.hasReady()) return;
+    this.#pumping = true;
+    void this.#drainReadies(core).finally(() => {
+      this.#pumping = false;
+      if (this.#core !== null && this.#core.hasReady()) this.#pump();
+    });
+  }
+
+  async #drainReadies(core: Core): Promise<void> {
+    while (this.#core === core && core.hasReady()) {
+      const ready = core.ready();
+      let finished: string | null;
+      try {
+        finished = await this.#carryOut(core, ready);
+      } catch (e) {
+        if (e instanceof StorageError) {
+          this.#log.error('QuorumPeer', `Severe unrecoverable error: ${e.message}`);
+          process.exitCode = 3;
+          void this.stop().then(() => process.exit(3));
+          return;
+        }
+        const message = (e as Error).message;
+        this.#log.error('QuorumPeer', `Failed to carry out ${core instanceof Leader ? 'the leader' : 'the learner'}'s work: ${(e as Error).stack ?? message}`);
+        this.#endRole?.(`storage failure: ${message}`);
+        return;
+      }
+      if (this.#core !== core) return;
+      core.advance();
+      if (finished !== null) {
+        this.#endRole?.(finished);
+        return;
+      }
+    }
+  }
+
+  /** Carry out one Ready, in the contract's order; returns why the core finished, if it did. */
+  async #carryOut(core: Core, ready: Ready): Promise<string | null> {
+    // 1. storage
+    for (const s of ready.storage) {
+      if (s.kind === 'truncate') await this.#truncate(s.zxid);
+      else await this.#installSnapshot(s.zxid, s.snapshot as ReceivedSnapshot);
+    }
+    // 2. entries
+    if (ready.entries.length > 0) {
+      for (const e of ready.entries) this.#writer.appendEncoded(e.txn);
+      await this.#writer.flush();
+      this.#lastLogged = ready.entries[ready.entries.length - 1]!.zxid;
+      if (this.server.serving) this.server.loggedTxns(ready.entries.length);
+    }
+    // 3. epochs
+    if (ready.acceptedEpoch !== undefined) {
+      await writeEpochFile(this.#snapDir, ACCEPTED_EPOCH_FILE, ready.acceptedEpoch);
+      this.#acceptedEpoch = ready.acceptedEpoch;
+    }
+    if (ready.currentEpoch !== undefined) {
+      await writeEpochFile(this.#snapDir, CURRENT_EPOCH_FILE, ready.currentEpoch);
+      this.#currentEpoch = ready.currentEpoch;
+    }
+    if (this.#core !== core) return null;
+    // 4. apply
+    if (ready.committed.length > 0) {
+      if (core instanceof Leader) this.server.leaderCommitted(ready.committed);
+      else this.server.learnerCommitted(ready.committed);
+    }
+    // 5. send
+    let snapFromTree: Buffer | null = null;
+    for (const m of ready.messages) {
+      if (core instanceof Leader) {
+        const listener = this.#leaderListener;
+        if (listener === null) continue;
+        listener.send(m.to, m.packet);
+        if (m.snapshotFrom === 'tree') {
+          snapFromTree ??= this.#snapFromTree();
+          listener.sendRaw(m.to, snapFromTree);
+        } else if (m.snapshotFrom === 'file') {
+          listener.sendRaw(m.to, await this.#snapFromFile(m.packet.zxid));
+        }
+        if (m.packet.type === PacketType.SNAP) this.#log.info('LearnerHandler', `Sending snapshot 0x${m.packet.zxid.toString(16)} to connection ${m.to}`);
+      } else {
+        this.#leaderClient?.send(m.packet);
+      }
+    }
+    // 6. disconnect
+    for (const conn of ready.disconnect) {
+      if (core instanceof Leader) this.#leaderListener?.close(conn);
+      else this.#leaderClient?.close();
+    }
+    // 7. notices
+    let finished: string | null = null;
+    for (const n of ready.notices) finished = this.#notice(core, n) ?? finished;
+    return finished;
+  }
+
+  #notice(core: Core, n: Notice): string | null {
+    switch (n.kind) {
+      case 'looking':
+        return n.reason;
+      case 'established':
+        this.#log.info('Leader', `Have quorum of supporters, sids: [ ${(core as Leader).syncedLearners.join(',')} ]; starting up and setting last processed zxid: ${zxidToHex(n.nextZxid - 1)}`);
+        this.#election?.updateElectionVote(n.epoch);
+        this.server.startServing('leader', n.nextZxid);
+        return null;
+      case 'serving':
+        this.#election?.updateElectionVote(n.epoch);
+        this.server.startServing(this.state === 'OBSERVING' ? 'observer' : 'follower');
+        return null;
+      case 'learnerClosed':
+        this.#log.warn('LearnerHandler', `Closing connection to peer ${n.sid}: ${n.reason}`);
+        return null;
+      case 'request':
+        if (n.type === OpCode.sync) (core as Leader).requestSync(n.conn);
+        else this.server.submitForwarded(n);
+        return null;
+      case 'touch':
+        this.server.touchSessions(n.touches);
+        return null;
+      case 'revalidate':
+        (core as Leader).revalidateReply(n.conn, n.sessionId, this.server.revalidateSession(n.sessionId, n.timeoutMs));
+        return null;
+      case 'ping':
+        (core as Learner).replyPing(n.zxid, this.server.takeTouches());
+        return null;
+      case 'revalidated':
+        this.server.revalidated(n.sessionId, n.valid);
+        return null;
+      case 'synced':
+        this.server.learnerSynced();
+        return null;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Storage actions and snapshots
+
+  /** TRUNC: cut the log after `zxid` and reload the tree from the disk (ZKDatabase.truncateLog). */
+  async #truncate(zxid: number): Promise<void> {
+    this.#log.warn('Learner', `Truncating log to get in sync with the leader 0x${zxid.toString(16)}`);
+    await this.#writer.close();
+    const cut = await truncateLog(this.#logDir, zxid);
+    if (cut.cut !== null) this.#log.info('FileTxnLog', `Truncated ${cut.cut.file} at offset ${cut.cut.offset}`);
+    for (const f of cut.removedFiles) this.#log.info('FileTxnLog', `Removed ${f}`);
+    const restored = await restoreState(this.#settings, this.#log);
+    this.#writer = restored.writer;
+    this.#lastLogged = restored.tree.lastProcessedZxid;
+    this.server.install(restored.tree, restored.sessions, this.myId);
+    this.server.attachStorage(this.#writer, this.#snapDir);
+  }
+
+  /** SNAP: the leader's snapshot replaces the state: write it as a snapshot file, drop every log file. */
+  async #installSnapshot(zxid: number, snap: ReceivedSnapshot): Promise<void> {
+    this.#log.info('Learner', `Getting a snapshot from leader 0x${zxid.toString(16)}`);
+    snap.tree.lastProcessedZxid = zxid;
+    await this.#writer.close();
+    const r = await writeSnapshot(this.#snapDir, snap.tree, snap.sessions, zxid);
+    this.#log.info('FileTxnSnapLog', `Snapshotting: ${zxidToHex(zxid)} to ${r.path}`);
+    for (const f of await listLogFiles(this.#logDir)) await rm(f.path, { force: true });
+    this.#writer = new TxnLogWriter({
+      dir: this.#logDir,
+      lastZxid: zxid,
+      preAllocSizeBytes: this.#settings.preAllocSizeBytes,
+      forceSync: this.#settings.forceSync,
+      onSync: (sync) => {
+        const w = fsyncWarning(sync, this.#settings.fsyncWarningThresholdMs);
+        if (w !== null) this.#log.warn('SyncRequestProcessor', w);
+      },
+    });
+    this.#lastLogged = zxid;
+    this.server.install(snap.tree, snap.sessions, this.myId);
+    this.server.attachStorage(this.#writer, this.#snapDir);
+  }
+
+  #snapFromTree(): Buffer {
+    const sessions = new Map<bigint, number>();
+    for (const s of this.server.sessions.sessions()) sessions.set(s.id, s.timeoutMs);
+    return encodeSnapStream(this.server.db.tree, sessions);
+  }
+
+  async #snapFromFile(zxid: number): Promise<Buffer> {
+    if (zxid === 0) return encodeSnapStream(new DataTree({ extendedTypesEnabled: this.#settings.extendedTypesEnabled }), new Map());
+    const file = (await listSnapshotFiles(this.#snapDir)).find((f) => f.zxid === zxid);
+    if (file === undefined) throw new Error(`the snapshot file for ${zxidToHex(zxid)} is gone from ${this.#snapDir}`);
+    const loaded = await readSnapshot(file.path, { treeOptions: { extendedTypesEnabled: this.#settings.extendedTypesEnabled } });
+    return encodeSnapStream(loaded.tree, loaded.sessions);
+  }
+
+  /** The newest snapshot file at or below the log's end (0: none, an empty tree). */
+  async #newestSnapshotZxid(): Promise<number> {
+    let best = 0;
+    for (const f of await listSnapshotFiles(this.#snapDir)) {
+      if (f.zxid <= this.#lastLogged && f.zxid > best) best = f.zxid;
+    }
+    return best;
+  }
+}
+
+async function restoreState(settings: ServerSettings, log: Logger): Promise<RestoredState> {
+  return restore({
+    dataDir: settings.dataDir,
+    dataLogDir: settings.dataLogDir,
+    preAllocSizeBytes: settings.preAllocSizeBytes,
+    forceSync: settings.forceSync,
+    tree: { extendedTypesEnabled: settings.extendedTypesEnabled },
+    warn: (m) => log.warn('FileTxnSnapLog', m),
+    info: (m) => log.info('FileTxnSnapLog', m),
+    onSync: (sync) => {
+      const w = fsyncWarning(sync, settings.fsyncWarningThresholdMs);
+      if (w !== null) log.warn('SyncRequestProcessor', w);
+    },
+    snapshotAfterReplay: false,
+  });
+}
