@@ -24,7 +24,7 @@ import { QuorumMaj, type QuorumServer } from '../zab/quorum-verifier.js';
 import { Election, type Decision } from '../zab/election.js';
 import { Leader } from '../zab/leader.js';
 import { Learner } from '../zab/learner.js';
-import type { Notice, Ready, ZabLimits } from '../zab/zab-types.js';
+import { COMMITTED_LOG_MAX_DEFAULT, type Notice, type Ready, type ZabLimits } from '../zab/zab-types.js';
 import { PacketType, describePacket } from '../zab/packet.js';
 import { readLogEntries, replayLog, restore, StorageError, type RestoredState } from '../storage/file-txn-snap-log.js';
 import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, readEpochFile, writeEpochFile } from '../storage/epoch-files.js';
@@ -105,6 +105,12 @@ export class QuorumPeer {
   static async open(cfg: ServerConfig, settings: ServerSettings, log: Logger): Promise<QuorumPeer> {
     const restored = await restoreState(settings, log);
     const snapDir = restored.snapDir;
+    if (restored.tree.lastProcessedZxid === 0 && (await listSnapshotFiles(snapDir)).length === 0) {
+      // A fresh member: snapshot.0 of the empty tree, so that a log starting at a later
+      // epoch (its first txn is epoch<<32|1) is never mistaken for a log missing its start.
+      const r = await writeSnapshot(snapDir, restored.tree, restored.sessions, 0);
+      log.info('FileTxnSnapLog', `Snapshotting: 0x0 to ${r.path}`);
+    }
     const lastEpoch = zxidEpoch(restored.tree.lastProcessedZxid);
     let current = await readEpochFile(snapDir, CURRENT_EPOCH_FILE);
     if (current === null) {
@@ -246,6 +252,7 @@ export class QuorumPeer {
       snapshotZxid,
       log,
       limits: this.#limits,
+      committedLogMax: this.#commitLogCount(),
     });
     const listener = new QuorumListener({
       host: this.#cfg.quorumListenOnAllIPs ? '0.0.0.0' : me.host,
@@ -337,7 +344,8 @@ export class QuorumPeer {
     };
     client.onPacket = (packet, snapshot) => {
       if (this.#core !== core) return;
-      if (packet.type !== PacketType.PING && packet.type !== PacketType.PROPOSAL && packet.type !== PacketType.COMMIT && packet.type !== PacketType.INFORM) {
+      if (packet.type === PacketType.DIFF) this.#log.info('Learner', `Getting a diff from the leader 0x${packet.zxid.toString(16)}`);
+      else if (packet.type !== PacketType.PING && packet.type !== PacketType.PROPOSAL && packet.type !== PacketType.COMMIT && packet.type !== PacketType.INFORM) {
         this.#log.debug(component, `Received ${describePacket(packet)}`);
       }
       core.step(packet, snapshot);
@@ -593,6 +601,12 @@ export class QuorumPeer {
     if (file === undefined) throw new Error(`the snapshot file for ${zxidToHex(zxid)} is gone from ${this.#snapDir}`);
     const loaded = await readSnapshot(file.path, { treeOptions: { extendedTypesEnabled: this.#settings.extendedTypesEnabled } });
     return encodeSnapStream(loaded.tree, loaded.sessions);
+  }
+
+  /** zookeeper.commitLogCount (commitLogCount in zoo.cfg): committed txns the leader keeps to DIFF learners. */
+  #commitLogCount(): number {
+    const v = Number(this.#cfg.properties.get('zookeeper.commitLogCount'));
+    return Number.isSafeInteger(v) && v >= 0 ? v : COMMITTED_LOG_MAX_DEFAULT;
   }
 
   /** The newest snapshot file at or below the log's end (0: none, an empty tree). */
