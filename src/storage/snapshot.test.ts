@@ -205,6 +205,32 @@ describe('round trip', () => {
     assert.deepStrictEqual(treeState(bytewise.tree, { refs: true, counts: true }), treeState(lt, { refs: true, counts: true }));
   });
 
+  it('a body parser stops at the end of the body and gives back the bytes after it (takeRest)', () => {
+    const tree = new DataTree(EXT);
+    const { feed, sessions } = buildEveryKindTree(tree);
+    feed.apply({ type: 5, txn: { path: '/big-data', data: Buffer.from('small'), version: 1 } }); // 200 KB fed a byte at a time takes seconds
+    const s = new SnapshotSerializer(tree, sessions, { layout: 'body', chunkNodes: 5 });
+    const parts: Buffer[] = [];
+    for (let c = s.nextChunk(); c !== null; c = s.nextChunk()) parts.push(c);
+    const after = Buffer.from('\u0000\u0000\u0000\u000aBenWasHere and more');
+    const stream = Buffer.concat([...parts, after]);
+    for (const piece of [1, 13, 4096, stream.length]) {
+      const p = new SnapshotParser('leader', { layout: 'body', treeOptions: EXT });
+      let at = 0;
+      while (!p.done) {
+        assert.ok(at < stream.length, `piece ${piece}: the parser wants more than the body`);
+        p.push(stream.subarray(at, at + piece));
+        at += piece;
+      }
+      const rest = Buffer.concat([p.takeRest(), stream.subarray(Math.min(at, stream.length))]);
+      assert.deepStrictEqual(rest, after, `piece ${piece}`);
+      assert.equal(p.takeRest().length, 0);
+      assert.deepStrictEqual(p.sessions, sessions);
+      assert.deepStrictEqual(treeState(p.tree, { refs: true, counts: true }), treeState(tree, { refs: true, counts: true }));
+    }
+    assert.throws(() => new SnapshotParser('leader', { layout: 'body' }).takeRest(), /takeRest\(\) before the end/);
+  });
+
   it('lists a child set too large to copy at once in Java order, over several chunks', async () => {
     const tree = new DataTree();
     const f = new Feed(tree);

@@ -1039,6 +1039,18 @@ export class SnapshotParser {
     this.#run(false);
   }
 
+  /**
+   * Once done: hand over the bytes of the pushes so far that lie after the end (a SNAP's
+   * body is followed on its stream by the signature and more packets). Stop pushing at
+   * `done`: bytes pushed after it are only counted, not kept.
+   */
+  takeRest(): Buffer {
+    assert(this.#phase === Phase.Done && this.#trailing === 0, 'takeRest() before the end, or after pushing past it');
+    const rest = this.#buf.subarray(this.#pos);
+    this.#pos = this.#buf.length;
+    return rest;
+  }
+
   /** The input has ended: throws CorruptSnapshotError unless the snapshot was complete. */
   finish(): void {
     this.#run(true);
