@@ -27,7 +27,7 @@
  * then fails saying which port and how to find its owner.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,6 +35,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connectRequestFrame, REPO_ROOT, within } from './helpers.js';
+import { parseLogRecords } from './storage-helpers.js';
 
 export const CLIENT_PORT = 2181;
 export const QUORUM_PORT = 2888;
@@ -145,6 +146,8 @@ export class EnsembleNode {
   readonly logDir: string;
   /** The last lines of output of every run of this node, with a marker line per start. */
   readonly lines: string[] = [];
+  /** Every line of output of the current (or last) run. */
+  runLines: string[] = [];
   #child: ChildProcess | null = null;
   #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null = null;
   #paused = false;
@@ -176,6 +179,7 @@ export class EnsembleNode {
   }
 
   #push(line: string): void {
+    this.runLines.push(line);
     this.lines.push(line);
     if (this.lines.length > this.keepLines) this.lines.splice(0, this.lines.length - this.keepLines);
   }
@@ -194,6 +198,7 @@ export class EnsembleNode {
     const pgid = child.pid;
     trackGroup(pgid, true);
     this.#runs++;
+    this.runLines = [];
     this.#push(`===== node ${this.id} run #${this.#runs}, pid ${pgid} =====`);
     this.#partial = '';
     const onData = (prefix: string) => (b: Buffer): void => {
@@ -246,6 +251,11 @@ export class EnsembleNode {
   resume(): void {
     this.signal('SIGCONT');
     this.#paused = false;
+  }
+
+  /** The lines of the current (or last) run matching `pattern`. */
+  grep(pattern: RegExp): string[] {
+    return this.runLines.filter((l) => pattern.test(l));
   }
 
   tail(n = 80): string {
@@ -394,6 +404,17 @@ export class Ensemble {
     if (node.running) throw new Error(`wipe(${id}): stop node ${id} first`);
     rmSync(path.join(node.dataDir, 'version-2'), { recursive: true, force: true });
     rmSync(path.join(node.logDir, 'version-2'), { recursive: true, force: true });
+  }
+
+  /** The zxids of every txn in node `id`'s txn log files (dataLogDir/version-2/log.*), ascending. */
+  loggedZxids(id: number): number[] {
+    const dir = path.join(this.node(id).logDir, 'version-2');
+    if (!existsSync(dir)) return [];
+    const out: number[] = [];
+    for (const f of readdirSync(dir).filter((n) => n.startsWith('log.'))) {
+      for (const r of parseLogRecords(readFileSync(path.join(dir, f))).records) out.push(r.zxid);
+    }
+    return out.sort((a, b) => a - b);
   }
 
   /** A four-letter word's answer from node `id`, or null if it does not answer within `timeoutMs`. */

@@ -12,13 +12,16 @@
  *     any node is readable on every node after sync;
  *  3. kill -9 of the leader under continuous writes through a follower: a new leader,
  *     no acknowledged write lost, the unavailability window measured; the old leader
- *     rejoins as a follower and catches up; a follower with a wiped data dir rejoins
- *     with all the data;
+ *     rejoins as a follower and catches up (DIFF); a follower with a wiped data dir
+ *     rejoins with all the data (SNAP); an old leader holding a txn it logged alone is
+ *     truncated (TRUNC);
  *  4. a SIGSTOPped follower: the other two commit, the paused node's session expires
  *     and its ephemeral is gone, SIGCONT and it catches up; a 5-node ensemble with an
  *     observer: status says observer, writes through the observer work.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import {
   CLIENT_PORT,
@@ -290,12 +293,16 @@ describe('ensemble: failover and recovery (issue 4 acceptance 3)', () => {
 
       const writer = new Writer(ens.node(via).host, '/load');
       let report: WriterReport;
+      let oldLeaderLast = 0;
+      let leaderAfterKill = 0;
       try {
         await writer.acks(50, 20_000);
         writer.killAtMs = Date.now();
         await ens.kill9(oldLeader);
+        oldLeaderLast = Math.max(0, ...ens.loggedZxids(oldLeader));
         const after = await ens.waitForQuorum(20_000, followers);
-        t.diagnostic(`new leader: node ${[...after].find(([, m]) => m === 'leader')?.[0]} (${describeModes(after)})`);
+        leaderAfterKill = [...after].find(([, m]) => m === 'leader')![0];
+        t.diagnostic(`new leader: node ${leaderAfterKill} (${describeModes(after)})`);
         // Writes go on: 50 more acknowledged after the kill.
         await writer.acks(writer.acked.length + 50, 30_000);
       } finally {
@@ -316,9 +323,25 @@ describe('ensemble: failover and recovery (issue 4 acceptance 3)', () => {
       await eventually(`node ${oldLeader} catching up`, () => expectAllAcked(ens, oldLeader, '/load', report.acked));
       await waitForSameState(ens, ens.ids);
       await expectStatus(ens, oldLeader, 'follower');
+      // ~100 txns behind, well inside the leader's committed log: a DIFF, unless the old
+      // leader had logged a proposal that no one else got (killed mid-broadcast); that one
+      // cannot be truncated across the epoch boundary, so then it is a SNAP, as in ZooKeeper.
+      const snapped = ens.node(oldLeader).grep(/Getting a snapshot from leader/).length > 0;
+      const truncated = ens.node(oldLeader).grep(/Truncating log/).length > 0;
+      const inNewLeaderLog = ens.loggedZxids(leaderAfterKill).includes(oldLeaderLast);
+      t.diagnostic(`the old leader (last logged zxid 0x${oldLeaderLast.toString(16)}, ${inNewLeaderLog ? 'also' : 'not'} in the new leader's log) caught up by ${snapped ? 'SNAP' : truncated ? 'TRUNC' : 'DIFF'}`);
+      if (inNewLeaderLog) assert.equal(snapped || truncated, false, `node ${oldLeader} holds only committed txns: it should catch up by DIFF`);
 
-      // A follower whose data dir is wiped rejoins (by SNAP) with everything.
+      // A follower whose data dir is wiped rejoins (by SNAP) with everything. First push the
+      // leader's committed-txn window (commitLogCount, 500) past zxid 0, so that SNAP is
+      // the only way, as in ZooKeeper.
       const leaderNow = await ens.leader();
+      await onNode(ens, leaderNow, async (c) => {
+        await c.create('/bulk');
+        for (let k = 0; k < 600; k += 100) {
+          await Promise.all(Array.from({ length: 100 }, (_, j) => c.create(`/bulk/n-${k + j}`)));
+        }
+      });
       const wiped = ens.ids.find((id) => id !== leaderNow && id !== oldLeader)!;
       await ens.stop(wiped);
       ens.wipe(wiped);
@@ -328,7 +351,79 @@ describe('ensemble: failover and recovery (issue 4 acceptance 3)', () => {
       await eventually(`wiped node ${wiped} catching up`, () => expectAllAcked(ens, wiped, '/load', report.acked));
       await waitForSameState(ens, ens.ids);
       const s = await ens.srvr(wiped);
-      assert.ok(s !== null && s.nodeCount >= report.acked.length + 2, `node ${wiped} after SNAP: ${s?.raw}`);
+      assert.ok(s !== null && s.nodeCount >= report.acked.length + 600 + 3, `node ${wiped} after SNAP: ${s?.raw}`);
+      await onNode(ens, wiped, async (c) => assert.equal((await c.getChildren('/bulk')).length, 600));
+      assert.notDeepEqual(ens.node(wiped).grep(/Getting a snapshot from leader/), [], `the wiped node ${wiped} was sent a snapshot (SNAP)`);
+    }),
+  );
+});
+
+/** Whether one of node `id`'s txn log files holds `bytes` (a txn with that path was logged). */
+function txnLogHolds(ens: Ensemble, id: number, bytes: string): boolean {
+  const dir = path.join(ens.node(id).logDir, 'version-2');
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('log.'))
+    .some((f) => readFileSync(path.join(dir, f)).includes(Buffer.from(bytes)));
+}
+
+describe('ensemble: truncation of an uncommitted txn (issue 4 acceptance 3)', () => {
+  it('an old leader holding a txn it logged but never committed is truncated (TRUNC) when it rejoins', { timeout: TEST_TIMEOUT_MS }, (t: TestContext) =>
+    withEnsemble(t, { nodes: 3 }, async (ens) => {
+      await ens.startAll();
+      await ens.waitForQuorum(20_000);
+      const oldLeader = await ens.leader();
+      const [f1, f2] = ens.ids.filter((id) => id !== oldLeader) as [number, number];
+      await onNode(ens, f1, (c) => c.create('/before', Buffer.from('committed in the first epoch')));
+      const c = await ZkClient.connect(ens.node(oldLeader).host, { opTimeoutMs: 5000 });
+      try {
+        // With both followers gone, the leader still leads until its next quorum check:
+        // a write sent at once is logged by the leader alone and can never commit.
+        await ens.kill9(f2);
+        await ens.kill9(f1);
+        const pending = c.create('/uncommitted', Buffer.from('never committed')).then(
+          () => 'acknowledged',
+          (e: unknown) => `failed: ${errorCode(e)}`,
+        );
+        const deadline = Date.now() + 3000;
+        while (!txnLogHolds(ens, oldLeader, '/uncommitted') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        const logged = txnLogHolds(ens, oldLeader, '/uncommitted');
+        await ens.kill9(oldLeader);
+        t.diagnostic(`the write to the leader left alone: ${await pending}; in its txn log: ${logged}`);
+        assert.equal(await pending !== 'acknowledged', true, 'a write without a quorum must not be acknowledged');
+        if (!logged) {
+          t.diagnostic('the leader stepped down before logging the write, so there is nothing to truncate: TRUNC not exercised');
+          return;
+        }
+      } finally {
+        c.destroy();
+      }
+
+      // The other two elect a new leader; the old one rejoins before the new epoch has any
+      // txn of its own (no session, no write: a TRUNC may not cross an epoch boundary, so
+      // later it would be a SNAP, in ZooKeeper as here).
+      await ens.startAll([f1, f2]);
+      await ens.waitForQuorum(20_000, [f1, f2]);
+      const newLeader = await ens.leader();
+      await ens.start(oldLeader);
+      const modes = await ens.waitForQuorum(20_000);
+      assert.equal(modes.get(oldLeader), 'follower', describeModes(modes));
+      await onNode(ens, newLeader, (cl) => cl.create('/after', Buffer.from('new epoch')));
+      await eventually(`node ${oldLeader} in sync`, () =>
+        onNode(ens, oldLeader, async (cl) => {
+          await cl.sync('/');
+          assert.equal((await cl.getData('/after')).data?.toString(), 'new epoch');
+        }),
+      );
+      await waitForSameState(ens, ens.ids);
+      for (const id of ens.ids) {
+        await onNode(ens, id, async (cl) => {
+          await cl.sync('/');
+          assert.equal(await cl.exists('/uncommitted'), null, `node ${id}: the uncommitted txn is gone`);
+          assert.notEqual(await cl.exists('/before'), null, `node ${id}: /before`);
+        });
+      }
+      assert.notDeepEqual(ens.node(oldLeader).grep(/Truncating log to get in sync with the leader/), [], `node ${oldLeader} was told to truncate (TRUNC)`);
     }),
   );
 });
