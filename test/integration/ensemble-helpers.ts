@@ -323,7 +323,11 @@ export class Ensemble {
       if (err === null) continue;
       let owner = '';
       try {
-        owner = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8', timeout: 2000 }).trim();
+        owner = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8', timeout: 2000 })
+          .split('\n')
+          .filter((l) => l.includes(`${host}:${port} `) || l.includes(`*:${port} `) || l.includes(`0.0.0.0:${port} `))
+          .join('\n')
+          .trim();
       } catch {
         /* ss missing */
       }
