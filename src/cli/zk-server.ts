@@ -66,7 +66,8 @@ function loadOrExit(arg: string | undefined, log: Logger): ServerConfig {
 }
 
 async function startForeground(arg: string | undefined): Promise<void> {
-  const log = stdoutLogger();
+  const level = process.env['ZOO_LOG_LEVEL'];
+  const log = stdoutLogger(level === 'DEBUG' || level === 'WARN' || level === 'ERROR' ? level : 'INFO');
   const cfg = loadOrExit(arg, log);
   log.setMyid(cfg.myid);
   if (!cfg.standalone) {

@@ -69,6 +69,7 @@ export class QuorumPeer {
   #core: Core | null = null;
   #endRole: ((reason: string) => void) | null = null;
   #pumping = false;
+  readonly #debug = process.env['ZOO_LOG_LEVEL'] === 'DEBUG';
   #leaderListener: QuorumListener | null = null;
   #leaderClient: QuorumClient | null = null;
   /** The state this node is in, as ZooKeeper's QuorumPeer.ServerState. */
@@ -344,6 +345,7 @@ export class QuorumPeer {
     };
     client.onPacket = (packet, snapshot) => {
       if (this.#core !== core) return;
+      if (this.#debug) this.#log.debug('Learner', `recv ${describePacket(packet)} phase ${core.phase}`);
       if (packet.type === PacketType.DIFF) this.#log.info('Learner', `Getting a diff from the leader 0x${packet.zxid.toString(16)}`);
       else if (packet.type !== PacketType.PING && packet.type !== PacketType.PROPOSAL && packet.type !== PacketType.COMMIT && packet.type !== PacketType.INFORM) {
         this.#log.debug(component, `Received ${describePacket(packet)}`);
@@ -497,6 +499,7 @@ export class QuorumPeer {
         }
         if (m.packet.type === PacketType.SNAP) this.#log.info('LearnerHandler', `Sending snapshot 0x${m.packet.zxid.toString(16)} to connection ${m.to}`);
       } else {
+        if (this.#debug) this.#log.debug('Learner', `send ${describePacket(m.packet)} (client ${this.#leaderClient === null ? 'gone' : 'up'})`);
         this.#leaderClient?.send(m.packet);
       }
     }

@@ -101,6 +101,8 @@ export class Learner {
   #committedZxid: number;
   #appliedZxid: number;
   #ackedZxid = -1;
+  /** What the sync delivered as committed (known at UPTODATE): those txns are not ACKed. */
+  #syncCommittedZxid = -1;
   /** Forwarded syncs: each completes once the tree reaches the commit point it arrived at. */
   readonly #syncBarriers: number[] = [];
 
@@ -364,6 +366,7 @@ export class Learner {
           return;
         }
         this.#phase = 'serving';
+        this.#syncCommittedZxid = this.#committedZxid;
         this.#out.send(this.leaderId, ackPacket(makeZxid(this.#newEpoch, 0)));
         this.#out.notice({ kind: 'serving', epoch: this.#newEpoch });
         return;
@@ -417,8 +420,11 @@ export class Learner {
       for (const e of this.#pending) {
         if (e.zxid <= this.#ackedZxid) continue;
         if (e.zxid > durable) break;
-        // A txn already known committed needs no ACK (the leader would ignore it).
-        if (e.zxid > this.#committedZxid) this.#out.send(this.leaderId, ackPacket(e.zxid));
+        // Every proposal of the broadcast is ACKed, even one whose COMMIT overtook our
+        // fsync (as SendAckRequestProcessor): the leader ignores it for the quorum, but
+        // its handler counts unacknowledged proposals against syncLimit. Txns the sync
+        // already delivered committed need none.
+        if (e.zxid > this.#syncCommittedZxid) this.#out.send(this.leaderId, ackPacket(e.zxid));
         this.#ackedZxid = e.zxid;
       }
     }
