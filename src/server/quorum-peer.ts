@@ -22,7 +22,7 @@ import type { ServerSettings } from './settings.js';
 import { ZooKeeperServer, type RoleHooks } from './zk-server.js';
 import { QuorumMaj, type QuorumServer } from '../zab/quorum-verifier.js';
 import { Election, type Decision } from '../zab/election.js';
-import { Leader } from '../zab/leader.js';
+import { LOCAL_SYNC, Leader } from '../zab/leader.js';
 import { Learner } from '../zab/learner.js';
 import { COMMITTED_LOG_MAX_DEFAULT, type Notice, type Ready, type ZabLimits } from '../zab/zab-types.js';
 import { PacketType, describePacket } from '../zab/packet.js';
@@ -296,6 +296,11 @@ export class QuorumPeer {
       },
       forward: () => false,
       revalidate: () => false,
+      localSync: () => {
+        if (this.#core !== core || !core.requestSync(LOCAL_SYNC)) return false;
+        this.#pump();
+        return true;
+      },
     };
     this.server.setRole(hooks);
     this.#pump();
@@ -362,6 +367,7 @@ export class QuorumPeer {
     const hooks: RoleHooks = {
       kind: observer ? 'observer' : 'follower',
       propose: () => false,
+      localSync: () => false,
       forward: (req) => {
         if (this.#core !== core) return false;
         let request = req.body;
@@ -547,7 +553,7 @@ export class QuorumPeer {
         this.server.revalidated(n.sessionId, n.valid);
         return null;
       case 'synced':
-        this.server.learnerSynced();
+        this.server.syncDone();
         return null;
     }
   }

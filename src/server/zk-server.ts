@@ -156,6 +156,8 @@ export interface RoleHooks {
   propose(zxid: number, txn: Buffer): boolean;
   /** Learner: forward a client request to the leader. False when not connected. */
   forward(req: Request): boolean;
+  /** Leader: a sync from one of its own clients; answered by `syncDone` once a quorum confirmed the leadership. */
+  localSync(): boolean;
   /** Learner: ask the leader whether a session a client reconnects with is alive (answer: `revalidated`). */
   revalidate(sessionId: bigint, timeoutMs: number): boolean;
 }
@@ -508,23 +510,28 @@ export class ZooKeeperServer implements ClientHandler {
     }
     this.prep.prep(req, Date.now());
     let seq = 0;
+    let waiting = false;
     if (role !== null) {
-      // Leader: propose the txn; a sync waits for everything proposed before it.
+      // Leader: propose the txn; a sync waits for the leader core's answer.
       if (req.hdr !== null && req.txn !== null) {
         seq = req.hdr.zxid;
         if (!role.propose(seq, encodeTxnEntry(req.hdr, req.txn))) {
           this.#dropRequest(req);
           return;
         }
-      } else if (req.type === OpCode.sync) {
-        seq = this.prep.lastZxid;
+      } else if (req.type === OpCode.sync && req.error === null) {
+        if (!role.localSync()) {
+          this.#dropRequest(req);
+          return;
+        }
+        waiting = true;
       }
     } else if (req.hdr !== null && req.txn !== null && this.#txnLog !== null) {
       this.#txnLog.append(req.hdr, req.txn);
       seq = ++this.#appendedSeq;
     }
     this.#inFlight++;
-    this.#queue.push({ req, receivedAtMs: now, seq, waiting: false });
+    this.#queue.push({ req, receivedAtMs: now, seq, waiting });
     this.#maybeThrottle();
     if (role === null) this.#maybeFlush();
     this.#drain();
@@ -601,8 +608,8 @@ export class ZooKeeperServer implements ClientHandler {
     }
   }
 
-  /** Learner: the leader answered the oldest forwarded sync. */
-  learnerSynced(): void {
+  /** The oldest sync is answered (learner: by the leader's SYNC; leader: quorum-confirmed). */
+  syncDone(): void {
     const item = this.#queue.find((i) => i.waiting && i.req.type === OpCode.sync);
     if (item !== undefined) item.waiting = false;
     this.#drain();

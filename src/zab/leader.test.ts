@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { makeZxid } from '../util/zxid.js';
 import { AssertionError } from '../util/assert.js';
 import { Broadcast } from './broadcast.js';
-import { Leader, type LeaderOptions } from './leader.js';
+import { LOCAL_SYNC, Leader, type LeaderOptions } from './leader.js';
 import { QuorumMaj } from './quorum-verifier.js';
 import {
   PacketType,
@@ -279,9 +279,31 @@ describe('Leader: broadcast', () => {
     l.propose(z(3, 1), txnFor(z(3, 1)));
     drain(l);
     assert.equal(l.requestSync(10), true);
-    assert.deepStrictEqual(packets(drain(l), 10), []);
+    assert.deepStrictEqual(packets(drain(l), 10), ['PING 0x300000001'], 'no SYNC yet; a PING to confirm leadership');
     l.step(10, ackPacket(z(3, 1)));
     assert.deepStrictEqual(packets(drain(l), 10), ['COMMIT 0x300000001', 'SYNC 0x0']);
+  });
+
+  it('answers a sync only after a quorum was heard from since it arrived (leadership confirmed), pinging at once', () => {
+    const l = established();
+    drain(l);
+    assert.equal(l.requestSync(10), true);
+    assert.deepStrictEqual(packets(drain(l), 10), ['PING 0x300000000'], 'nothing outstanding, but no SYNC before a quorum answers');
+    l.step(10, pingReplyPacket(z(3, 0), []));
+    assert.deepStrictEqual(packets(drain(l), 10), ['SYNC 0x0']);
+  });
+
+  it('answers a sync of its own clients (LOCAL_SYNC) with a synced notice, in order with forwarded ones', () => {
+    const l = established();
+    l.propose(z(3, 1), txnFor(z(3, 1)));
+    drain(l);
+    assert.equal(l.requestSync(LOCAL_SYNC), true);
+    assert.equal(l.requestSync(10), true);
+    assert.deepStrictEqual(drain(l).flatMap((r) => r.notices.map((n) => n.kind)), []);
+    l.step(10, ackPacket(z(3, 1)));
+    const rs = drain(l);
+    assert.deepStrictEqual(rs.flatMap((r) => r.notices.map((n) => n.kind)), ['synced']);
+    assert.deepStrictEqual(packets(rs, 10), ['COMMIT 0x300000001', 'SYNC 0x0']);
   });
 
   it('passes requests, touches and revalidations to the server', () => {

@@ -109,6 +109,19 @@ export interface LeaderOptions {
   readonly configVersion?: number;
 }
 
+/** A sync waiting to be answered (see `requestSync`). */
+interface PendingSync {
+  /** The learner connection that forwarded it, or LOCAL_SYNC. */
+  readonly conn: number;
+  /** The last txn proposed when it arrived: it must commit first. */
+  readonly afterZxid: number;
+  /** #heardSeq when it arrived: a quorum must be heard from after this. */
+  readonly seq: number;
+}
+
+/** `requestSync`'s connection for a sync from one of the leader's own clients (answered by a 'synced' notice). */
+export const LOCAL_SYNC = -1;
+
 export type LeaderPhase = 'discovery' | 'epochAck' | 'sync' | 'broadcast' | 'stopped';
 
 /** StateSummary.isMoreRecentThan. */
@@ -150,7 +163,9 @@ export class Leader {
   /** The last committed txn handed to the tree (including any held behind a SNAP). */
   #appliedZxid: number;
   /** Connections waiting for a SYNC until the zxid they were queued behind commits. */
-  readonly #pendingSyncs = new Map<number, number[]>();
+  readonly #pendingSyncs: PendingSync[] = [];
+  /** Counts packets heard from learners: a sync waits to hear from a quorum after it arrived. */
+  #heardSeq = 0;
 
   constructor(opts: LeaderOptions) {
     invariant(opts.quorum.isVoter(opts.myId), () => `server ${opts.myId} cannot lead: it is not a voter`);
@@ -239,6 +254,7 @@ export class Leader {
     const h = this.#handlers.get(conn);
     if (h === undefined) return; // closed by us; the server has not seen the Ready yet
     h.heard(this.#tick, this.#limits.syncLimit);
+    h.heardSeq = ++this.#heardSeq;
     try {
       switch (h.state) {
         case 'awaitInfo':
@@ -253,6 +269,7 @@ export class Leader {
         case 'awaitQuorum':
         case 'broadcast':
           this.#onFollowing(h, packet);
+          if (this.#pendingSyncs.length > 0 && this.#phase === 'broadcast') this.#answerSyncs();
           return;
         case 'awaitEpoch':
         case 'awaitElection':
@@ -315,20 +332,44 @@ export class Leader {
   }
 
   /**
-   * A learner forwarded a sync (a REQUEST of type OpCode.sync, prepped by the server):
-   * answer with SYNC once everything proposed so far has committed (Leader.processSync).
+   * A sync: from a learner (a forwarded REQUEST of type OpCode.sync; answered with SYNC)
+   * or from one of our own clients (`LOCAL_SYNC`; answered with a 'synced' notice).
+   * Answered once everything proposed before it has committed (Leader.processSync) AND
+   * a quorum of voters has been heard from since it arrived, so that this leader was
+   * still the leader when it answered: a sync then a read sees every write completed
+   * before the sync (ZooKeeper answers without the second condition, ZOOKEEPER-1675).
+   * Syncs are answered in arrival order; a PING goes out at once to hurry the answers.
    */
   requestSync(conn: number): boolean {
-    if (this.#phase !== 'broadcast' || !this.#handlers.has(conn)) return false;
-    if (this.#bcast.outstandingCount === 0) {
-      this.#out.send(conn, syncPacket());
-    } else {
-      const at = this.#bcast.lastProposedZxid;
-      const waiting = this.#pendingSyncs.get(at);
-      if (waiting === undefined) this.#pendingSyncs.set(at, [conn]);
-      else waiting.push(conn);
+    if (this.#phase !== 'broadcast' || (conn !== LOCAL_SYNC && !this.#handlers.has(conn))) return false;
+    const afterZxid = this.#bcast.outstandingCount === 0 ? this.#bcast.committedZxid : this.#bcast.lastProposedZxid;
+    this.#pendingSyncs.push({ conn, afterZxid, seq: this.#heardSeq });
+    this.#answerSyncs();
+    if (this.#pendingSyncs.length > 0 && !this.#pingedForSync) {
+      this.#pingedForSync = true;
+      const ping = pingPacket(this.#bcast.lastProposedZxid);
+      for (const h of this.#handlers.values()) if (h.pingable && !h.observer) this.#out.send(h.conn, ping);
     }
     return true;
+  }
+
+  #pingedForSync = false;
+
+  /** Answer, in order, the syncs whose txns have committed and whose leadership a quorum confirmed. */
+  #answerSyncs(): void {
+    while (this.#pendingSyncs.length > 0) {
+      const s = this.#pendingSyncs[0]!;
+      if (this.#bcast.committedZxid < s.afterZxid) return;
+      const heard = new Set<number>([this.myId]);
+      for (const h of this.#handlers.values()) {
+        if (!h.observer && h.heardSeq > s.seq && this.#quorum.isVoter(h.sid)) heard.add(h.sid);
+      }
+      if (!this.#quorum.containsQuorum(heard)) return;
+      this.#pendingSyncs.shift();
+      if (s.conn === LOCAL_SYNC) this.#out.notice({ kind: 'synced' });
+      else if (this.#handlers.has(s.conn)) this.#out.send(s.conn, syncPacket());
+    }
+    this.#pingedForSync = false;
   }
 
   /** The server's answer to a `revalidate` notice. */
@@ -578,12 +619,8 @@ export class Leader {
       for (const h of this.#handlers.values()) {
         if (h.forwarding) this.#out.send(h.conn, h.observer ? inform : commit);
       }
-      const waiting = this.#pendingSyncs.get(e.zxid);
-      if (waiting !== undefined) {
-        this.#pendingSyncs.delete(e.zxid);
-        for (const conn of waiting) if (this.#handlers.has(conn)) this.#out.send(conn, syncPacket());
-      }
     }
+    if (this.#pendingSyncs.length > 0) this.#answerSyncs();
   }
 
   /** Apply committed txns that are on our own disk too, in order. */

@@ -54,6 +54,8 @@ export class LearnerHandler {
   peerLastZxid = -1;
   /** Whether broadcast traffic (PROPOSAL/COMMIT or INFORM) goes to it: from its sync plan on. */
   forwarding = false;
+  /** The leader's count of packets heard when this learner's last one arrived (quorum-confirmed syncs). */
+  heardSeq = 0;
   #lastHeardTick: number;
   #ackDeadlineTick: number;
   /** Proposals sent and not yet acknowledged, oldest first, with the tick they were sent (followers only). */

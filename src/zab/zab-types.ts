@@ -146,7 +146,10 @@ export type Notice =
   | { readonly kind: 'ping'; readonly zxid: number }
   /** Learner: the leader's answer to `revalidateSession`. */
   | { readonly kind: 'revalidated'; readonly sessionId: bigint; readonly valid: boolean }
-  /** Learner: a sync the server forwarded is complete; everything committed before it has been applied. */
+  /**
+   * Learner: a sync the server forwarded is complete; everything committed before it has
+   * been applied. Leader: a LOCAL_SYNC is complete (committed, and leadership confirmed).
+   */
   | { readonly kind: 'synced' };
 
 /** One batch of work (see the module comment for the order). */
