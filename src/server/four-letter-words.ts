@@ -101,7 +101,7 @@ export function runFourLetterWord(zk: ZooKeeperServer, word: string): string {
     case 'ruok':
       return 'imok';
     case 'isro':
-      return 'rw';
+      return zk.readOnly ? 'ro' : 'rw';
     case 'srvr':
       return `Zookeeper version: ${VERSION}, ${BUILT_ON}\n` + srvrBody(zk);
     case 'stat':

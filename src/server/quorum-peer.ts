@@ -191,12 +191,21 @@ export class QuorumPeer {
       const started = Date.now();
       this.elections++;
       let decision: Decision;
+      // QuorumPeer's roZkMgr: without a leader for a while, serve read-only clients.
+      const readOnlyTimer = this.#cfg.readOnlyModeEnabled
+        ? setTimeout(() => {
+            if (this.state === 'LOOKING' && !this.#stopped) this.server.startReadOnly();
+          }, Math.max(2000, this.#settings.tickTimeMs))
+        : null;
       try {
         decision = await this.#runner!.lookForLeader({ zxid: this.#lastLogged, peerEpoch: this.#currentEpoch });
       } catch (e) {
         if (this.#stopped) return;
         throw e;
+      } finally {
+        if (readOnlyTimer !== null) clearTimeout(readOnlyTimer);
       }
+      if (this.server.readOnly) this.server.setRole(null);
       if (this.#stopped) return;
       const took = Date.now() - started;
       try {

@@ -101,6 +101,7 @@ export class ServerCnxn implements RequestOrigin {
     if (body !== null) body(w);
     w.endFrame(at);
     this.conn.send(w.toBuffer());
+    this.server.stats.packetsSent++;
   }
 
   sendEvent(event: WatcherEvent): void {
@@ -172,13 +173,15 @@ export interface ServerStats {
   requestCount: number;
 }
 
-export type ServerMode = 'standalone' | 'leader' | 'follower' | 'observer';
+export type ServerMode = 'standalone' | 'leader' | 'follower' | 'observer' | 'read-only';
 
 export class ZooKeeperServer implements ClientHandler {
   db!: ZkDatabase;
   sessions!: SessionTracker;
   prep!: Prep;
   final!: FinalStage;
+  /** Serving read-only clients without a quorum (readonlymode.enabled). */
+  readOnly = false;
   /** An ensemble member (set by the quorum peer): without a role it serves nobody. */
   ensemble = false;
   /** The ensemble role, or null when standalone or between roles. */
@@ -304,7 +307,7 @@ export class ZooKeeperServer implements ClientHandler {
     if (!this.#running) return;
     const wait = Math.max(1, this.sessions.waitMs(monotonicMs()));
     this.#timer = setTimeout(() => {
-      const expiring = !this.ensemble || (this.#role?.kind === 'leader' && this.serving);
+      const expiring = !this.ensemble || (this.#role?.kind === 'leader' && this.serving) || this.readOnly;
       for (const s of expiring ? this.sessions.expire(monotonicMs()) : []) {
         this.log.info('SessionTrackerImpl', `Expiring session ${sessionIdToHex(s.id)}, timeout of ${s.timeoutMs}ms exceeded`);
         this.submit(newRequest({ sessionId: s.id, cxid: 0, type: OpCode.closeSession, body: Buffer.alloc(0), authInfo: [], owner: LOCAL_OWNER, origin: null }));
@@ -390,8 +393,13 @@ export class ZooKeeperServer implements ClientHandler {
       readOnly = r.readBool();
       cnxn.isOldClient = false;
     }
-    void readOnly;
     const conn = cnxn.conn;
+    if (this.readOnly && !readOnly) {
+      // ReadOnlyZooKeeperServer: only clients that asked for read-only sessions.
+      this.log.info('ZooKeeperServer', `Refusing session request for not-read-only client /${conn.remoteAddress}:${conn.remotePort}: this server has no quorum and serves read-only clients only (readonlymode.enabled)`);
+      conn.close();
+      return;
+    }
     if (req.lastZxidSeen > this.db.lastProcessedZxid) {
       this.log.info(
         'ZooKeeperServer',
@@ -406,6 +414,12 @@ export class ZooKeeperServer implements ClientHandler {
     if (req.sessionId === 0n) {
       const id = this.sessions.createSession(timeoutMs, monotonicMs());
       cnxn.sessionId = id;
+      if (this.readOnly) {
+        // A local session: no quorum to log a createSession with.
+        this.log.info('ZooKeeperServer', `Established read-only session ${sessionIdToHex(id)} for client /${conn.remoteAddress}:${conn.remotePort}`);
+        this.finishSessionInit(cnxn, true);
+        return;
+      }
       this.log.info('ZooKeeperServer', `Client attempting to establish new session: session = ${sessionIdToHex(id)}, zxid = ${zxidToHex(req.lastZxidSeen)}, timeout = ${req.timeOut}, address = /${conn.remoteAddress}:${conn.remotePort}`);
       this.submit(newRequest({ sessionId: id, cxid: 0, type: OpCode.createSession, body: Buffer.alloc(0), authInfo: cnxn.authInfo, owner: LOCAL_OWNER, origin: cnxn, sessionTimeoutMs: timeoutMs }));
     } else {
@@ -416,7 +430,7 @@ export class ZooKeeperServer implements ClientHandler {
       cnxn.sessionId = req.sessionId;
       const passwd = req.passwd ?? Buffer.alloc(0);
       const role = this.#role;
-      if (role !== null && role.kind !== 'leader' && sessionPassword(req.sessionId).equals(passwd)) {
+      if (!this.readOnly && role !== null && role.kind !== 'leader' && sessionPassword(req.sessionId).equals(passwd)) {
         // Learner.validateSession: the leader owns session liveness.
         this.#revalidating.set(req.sessionId, cnxn);
         if (!role.revalidate(req.sessionId, timeoutMs)) conn.close();
@@ -440,7 +454,7 @@ export class ZooKeeperServer implements ClientHandler {
       sessionId: valid ? cnxn.sessionId : 0n,
       passwd: valid ? sessionPassword(cnxn.sessionId) : Buffer.alloc(SESSION_PASSWORD_BYTES),
     });
-    if (!cnxn.isOldClient) w.writeBool(false);
+    if (!cnxn.isOldClient) w.writeBool(this.readOnly);
     w.endFrame(at);
     cnxn.conn.send(w.toBuffer());
     if (valid) {
@@ -504,6 +518,10 @@ export class ZooKeeperServer implements ClientHandler {
       this.sessions.touchWithTimeout(req.sessionId, timeoutMs, now);
       if (role !== null && role.kind !== 'leader') this.#touched.set(req.sessionId, timeoutMs);
     }
+    if (this.readOnly) {
+      this.#submitReadOnly(req, now);
+      return;
+    }
     if (role !== null && role.kind !== 'leader') {
       this.#submitLearner(req, role, now);
       return;
@@ -550,6 +568,40 @@ export class ZooKeeperServer implements ClientHandler {
     this.#drain();
   }
 
+  /** ReadOnlyRequestProcessor: reads as usual, writes answered NotReadOnly, sessions local. */
+  #submitReadOnly(req: Request, now: number): void {
+    const origin = req.origin as ServerCnxn | null;
+    if (req.type === OpCode.closeSession) {
+      this.sessions.remove(req.sessionId);
+      if (origin !== null) {
+        origin.sendReply(req.cxid, this.db.lastProcessedZxid, Err.OK, null);
+        origin.closeAfterFlush();
+      } else {
+        this.#closeSessionConnections(req.sessionId);
+      }
+      return;
+    }
+    if (isForwardedType(req.type)) {
+      origin?.sendReply(req.cxid, this.db.lastProcessedZxid, Err.NOTREADONLY, null);
+      return;
+    }
+    this.#inFlight++;
+    this.#queue.push({ req, receivedAtMs: now, seq: 0, waiting: false });
+    this.#drain();
+  }
+
+  /**
+   * No quorum, and readonlymode.enabled: serve clients that asked for read-only sessions
+   * from the tree as it is (ReadOnlyZooKeeperServer). Ends with the next `setRole`.
+   */
+  startReadOnly(): void {
+    this.setRole(null);
+    this.readOnly = true;
+    this.mode = 'read-only';
+    this.serving = true;
+    this.log.info('ReadOnlyZooKeeperServer', `Read-only server started: serving read-only clients from zxid ${zxidToHex(this.db.lastProcessedZxid)} until a quorum forms`);
+  }
+
   /** A request the ensemble cannot take now (the leader is gone): its client reconnects elsewhere. */
   #dropRequest(req: Request): void {
     const origin = req.origin as ServerCnxn | null;
@@ -562,6 +614,7 @@ export class ZooKeeperServer implements ClientHandler {
   setRole(role: RoleHooks | null): void {
     this.#role = role;
     this.serving = false;
+    this.readOnly = false;
     this.#touched.clear();
     this.#revalidating.clear();
     for (const c of [...this.#cnxns.values()]) c.conn.close();
