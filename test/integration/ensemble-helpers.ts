@@ -37,6 +37,15 @@ import { fileURLToPath } from 'node:url';
 import { connectRequestFrame, REPO_ROOT, within } from './helpers.js';
 import { parseLogRecords } from './storage-helpers.js';
 
+/**
+ * Node i listens on 127.0.0.(i + ZK_TEST_IP_BASE): 0 by default (the guide's
+ * 127.0.0.1-3); set it to run two suites side by side without port clashes.
+ */
+export const IP_BASE = Number(process.env['ZK_TEST_IP_BASE'] ?? 0) || 0;
+export function nodeHost(id: number): string {
+  return `127.0.0.${id + IP_BASE}`;
+}
+
 export const CLIENT_PORT = 2181;
 export const QUORUM_PORT = 2888;
 export const ELECTION_PORT = 3888;
@@ -107,6 +116,16 @@ function trackDir(dir: string, live: boolean): void {
   tellReaper(`${live ? '+' : '-'}dir ${dir}`);
 }
 
+/**
+ * Register (live = true) or unregister a process group some test started (spawned
+ * detached, so its pid is its group id): while registered it is SIGKILLed as the nodes'
+ * groups are, when the test process exits or is killed (exit handlers and the reaper).
+ */
+export function trackProcessGroup(pgid: number, live: boolean): void {
+  if (live) installExitHandlers();
+  trackGroup(pgid, live);
+}
+
 function killAllGroupsNow(): void {
   for (const pgid of liveGroups) {
     try {
@@ -159,7 +178,7 @@ export class EnsembleNode {
     readonly root: string,
     private readonly keepLines: number,
   ) {
-    this.host = `127.0.0.${id}`;
+    this.host = nodeHost(id);
     this.dir = path.join(root, `node${id}`);
     this.cfgPath = path.join(this.dir, 'conf', 'zoo.cfg');
     this.dataDir = path.join(this.dir, 'data');
@@ -278,7 +297,7 @@ export class Ensemble {
     this.ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.observers = new Set(options.observers ?? []);
     const keep = options.keepLines ?? 600;
-    const serverLines = this.ids.map((id) => `server.${id}=127.0.0.${id}:${QUORUM_PORT}:${ELECTION_PORT}${this.observers.has(id) ? ':observer' : ''}`);
+    const serverLines = this.ids.map((id) => `server.${id}=${nodeHost(id)}:${QUORUM_PORT}:${ELECTION_PORT}${this.observers.has(id) ? ':observer' : ''}`);
     for (const id of this.ids) {
       const node = new EnsembleNode(id, this.root, keep);
       this.nodes.set(id, node);
