@@ -189,6 +189,7 @@ program
   .argument('[config]', 'zoo.cfg path')
   .description("ask the node for its role as zkServer.sh status does (Mode: leader|follower|observer|standalone); exit 1 if it is not serving")
   .action(async (config?: string) => (await import('./status.js')).statusCommand(config));
+(await import('./local-ensemble.js')).registerEnsembleCommand(program);
 
 registerStorageCommands(program);
 
