@@ -133,13 +133,17 @@ export class Prep {
   }
 
   #record(path: string): ChangeRecord {
-    let last = this.#changesForPath.get(path);
-    if (last === undefined) {
-      const n = this.tree.nodeState(path);
-      if (n !== undefined) last = { zxid: -1, path, stat: n.stat, childCount: n.childCount, acl: n.acl, data: n.data };
-    }
-    if (last === undefined || last.stat === null) throw new KeeperError(Err.NONODE, path);
+    const last = this.#lookup(path);
+    if (last === undefined) throw new KeeperError(Err.NONODE, path);
     return last;
+  }
+
+  /** The node as the changes in flight leave it, or undefined if there is none (no throw: creates ask this on the hot path). */
+  #lookup(path: string): ChangeRecord | undefined {
+    const last = this.#changesForPath.get(path);
+    if (last !== undefined) return last.stat === null ? undefined : last;
+    const n = this.tree.nodeState(path);
+    return n === undefined ? undefined : { zxid: -1, path, stat: n.stat, childCount: n.childCount, acl: n.acl, data: n.data };
   }
 
   #add(c: ChangeRecord): void {
@@ -410,14 +414,7 @@ export class Prep {
     const parentCVersion = parent.stat!.cversion;
     if (isSequentialFlag(flags)) path = path + seqSuffix(parentCVersion);
     this.#validatePath(path);
-    let exists = false;
-    try {
-      this.#record(path);
-      exists = true;
-    } catch (e) {
-      if (!(e instanceof KeeperError && e.code === Err.NONODE)) throw e;
-    }
-    if (exists) throw new KeeperError(Err.NODEEXISTS, path);
+    if (this.#lookup(path) !== undefined) throw new KeeperError(Err.NODEEXISTS, path);
     if (ephemeralKindOf(parent.stat!.ephemeralOwner, this.#ephemeralOptions) === 'NORMAL') {
       throw new KeeperError(Err.NOCHILDRENFOREPHEMERALS, path);
     }
