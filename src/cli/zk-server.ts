@@ -8,6 +8,7 @@ import { stdoutLogger, type Logger } from '../server/log.js';
 import { defaultSettings, type ServerSettings } from '../server/settings.js';
 import { ZooKeeperServer } from '../server/zk-server.js';
 import { QuorumPeer } from '../server/quorum-peer.js';
+import { storageOptions } from '../server/storage-options.js';
 import { restore, StorageError, type RestoredState } from '../storage/file-txn-snap-log.js';
 import { fsyncWarning, TxnLogError } from '../storage/txn-log.js';
 import { AutoPurge } from '../storage/purge.js';
@@ -69,6 +70,7 @@ async function startForeground(arg: string | undefined): Promise<void> {
   const level = process.env['ZOO_LOG_LEVEL'];
   const log = stdoutLogger(level === 'DEBUG' || level === 'WARN' || level === 'ERROR' ? level : 'INFO');
   const cfg = loadOrExit(arg, log);
+  process.title = (await import('./lifecycle.js')).processTitle(cfg);
   log.setMyid(cfg.myid);
   if (!cfg.standalone) {
     await startQuorumPeer(cfg, log);
@@ -81,19 +83,7 @@ async function startForeground(arg: string | undefined): Promise<void> {
   }
   let restored: RestoredState;
   try {
-    restored = await restore({
-      dataDir: settings.dataDir,
-      dataLogDir: settings.dataLogDir,
-      preAllocSizeBytes: settings.preAllocSizeBytes,
-      forceSync: settings.forceSync,
-      tree: { extendedTypesEnabled: settings.extendedTypesEnabled },
-      warn: (m) => log.warn('FileTxnSnapLog', m),
-      info: (m) => log.info('FileTxnSnapLog', m),
-      onSync: (sync) => {
-        const w = fsyncWarning(sync, settings.fsyncWarningThresholdMs);
-        if (w !== null) log.warn('SyncRequestProcessor', w);
-      },
-    });
+    restored = await restore(storageOptions(settings, log, true));
   } catch (e) {
     if (e instanceof StorageError || e instanceof TxnLogError) {
       log.error('ZooKeeperServerMain', `Unable to load the database: ${e.message}`);
@@ -113,6 +103,11 @@ async function startForeground(arg: string | undefined): Promise<void> {
     }
     throw e;
   }
+  runUntilSignalled('ZooKeeperServerMain', settings, log, () => server.stop());
+}
+
+/** Autopurge, and a clean stop on SIGTERM/SIGINT, for a running server. */
+function runUntilSignalled(component: string, settings: ServerSettings, log: Logger, stop: () => Promise<void>): void {
   const purgeLog = {
     info: (m: string) => log.info('DatadirCleanupManager', m),
     warn: (m: string) => log.warn('DatadirCleanupManager', m),
@@ -121,9 +116,9 @@ async function startForeground(arg: string | undefined): Promise<void> {
   const autoPurge = new AutoPurge(settings.dataDir, settings.dataLogDir, purgeLog);
   autoPurge.start(settings.autopurgePurgeIntervalHours, settings.autopurgeSnapRetainCount);
   const shutdown = (signal: string): void => {
-    log.info('ZooKeeperServerMain', `Received ${signal}, shutting down`);
+    log.info(component, `Received ${signal}, shutting down`);
     autoPurge.stop();
-    void server.stop().then(() => process.exit(0));
+    void stop().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -154,20 +149,7 @@ async function startQuorumPeer(cfg: ServerConfig, log: Logger): Promise<void> {
     log.error('QuorumPeerMain', `Unable to start: ${err.message}. If an address is already in use, stop the process holding it (ss -ltnp) or change the port in zoo.cfg.`);
     process.exit(1);
   }
-  const purgeLog = {
-    info: (m: string) => log.info('DatadirCleanupManager', m),
-    warn: (m: string) => log.warn('DatadirCleanupManager', m),
-    error: (m: string) => log.error('DatadirCleanupManager', m),
-  };
-  const autoPurge = new AutoPurge(settings.dataDir, settings.dataLogDir, purgeLog);
-  autoPurge.start(settings.autopurgePurgeIntervalHours, settings.autopurgeSnapRetainCount);
-  const shutdown = (signal: string): void => {
-    log.info('QuorumPeerMain', `Received ${signal}, shutting down`);
-    autoPurge.stop();
-    void peer.stop().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  runUntilSignalled('QuorumPeerMain', settings, log, () => peer.stop());
 }
 
 const program = new Command();
@@ -189,6 +171,7 @@ program
   .argument('[config]', 'zoo.cfg path')
   .description("ask the node for its role as zkServer.sh status does (Mode: leader|follower|observer|standalone); exit 1 if it is not serving")
   .action(async (config?: string) => (await import('./status.js')).statusCommand(config));
+(await import('./lifecycle.js')).registerLifecycleCommands(program);
 (await import('./local-ensemble.js')).registerEnsembleCommand(program);
 
 registerStorageCommands(program);

@@ -33,6 +33,7 @@ import { listSnapshotFiles, readSnapshot, writeSnapshot } from '../storage/snaps
 import { ElectionConnectionManager, type ElectionPeer } from '../transport/election-cnx.js';
 import { QuorumClient, QuorumListener } from '../transport/quorum-link.js';
 import { ElectionRunner } from './election-runner.js';
+import { storageOptions } from './storage-options.js';
 import { encodeSnapStream, snapshotStreamConsumer } from './snap-stream.js';
 import { DataTree } from '../tree/data-tree.js';
 import { OpCode } from '../jute/constants.js';
@@ -638,18 +639,5 @@ export class QuorumPeer {
 }
 
 async function restoreState(settings: ServerSettings, log: Logger): Promise<RestoredState> {
-  return restore({
-    dataDir: settings.dataDir,
-    dataLogDir: settings.dataLogDir,
-    preAllocSizeBytes: settings.preAllocSizeBytes,
-    forceSync: settings.forceSync,
-    tree: { extendedTypesEnabled: settings.extendedTypesEnabled },
-    warn: (m) => log.warn('FileTxnSnapLog', m),
-    info: (m) => log.info('FileTxnSnapLog', m),
-    onSync: (sync) => {
-      const w = fsyncWarning(sync, settings.fsyncWarningThresholdMs);
-      if (w !== null) log.warn('SyncRequestProcessor', w);
-    },
-    snapshotAfterReplay: false,
-  });
+  return restore(storageOptions(settings, log, false));
 }
