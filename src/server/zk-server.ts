@@ -36,7 +36,9 @@ import type { RestoredState } from '../storage/file-txn-snap-log.js';
 import type { TxnLogWriter } from '../storage/txn-log.js';
 import { writeSnapshot } from '../storage/snapshot.js';
 import { ZkDatabase } from './zk-database.js';
-import { fourLetterWordNames, runFourLetterWord } from './four-letter-words.js';
+import { fourLetterWordNames, lastOpName, runFourLetterWord } from './four-letter-words.js';
+import { BufferStats, ServerMetrics } from '../metrics/server-metrics.js';
+import type { PeerView } from './peer-view.js';
 import type { ServerSettings } from './settings.js';
 
 /** Request.isValid: the request types a client may send (notification and check may not). */
@@ -81,6 +83,8 @@ export class ServerCnxn implements RequestOrigin {
   maxLatencyMs = 0;
   totalLatencyMs = 0;
   count = 0;
+  /** When the last reply went out (ServerCnxn.lastResponseTime, ms); 0 before the first. */
+  lastResponseMs = 0;
   readonly watcher: object = this;
 
   constructor(
@@ -100,8 +104,10 @@ export class ServerCnxn implements RequestOrigin {
     writeReplyHeader(w, { xid, zxid, err });
     if (body !== null) body(w);
     w.endFrame(at);
-    this.conn.send(w.toBuffer());
+    const bytes = w.toBuffer();
+    this.conn.send(bytes);
     this.server.stats.packetsSent++;
+    this.server.noteReply(xid, bytes.length - 4);
   }
 
   sendEvent(event: WatcherEvent): void {
@@ -219,6 +225,7 @@ export class ZooKeeperServer implements ClientHandler {
     this.#txnLog = restored?.writer ?? null;
     this.#snapDir = restored?.snapDir ?? null;
     this.#snapshotThreshold = this.#nextSnapshotThreshold();
+    this.#snapshotPending = restored?.snapshotPending ?? false;
     // Standalone servers make session ids with server id 1 (ZooKeeperServer.createSessionTrackerServerId).
     this.install(restored?.tree, restored?.sessions ?? new Map(), 1);
   }
@@ -285,6 +292,11 @@ export class ZooKeeperServer implements ClientHandler {
     this.log.info('NIOServerCnxnFactory', `binding to port ${s.clientPortAddress}/${s.clientPortAddress}:${s.clientPort}`);
     await this.#listener.listen();
     this.#running = true;
+    if (this.#snapshotPending) {
+      // The snapshot of what recovery loaded (ZooKeeperServer.loadData), taken while serving.
+      this.#snapshotPending = false;
+      this.#takeSnapshot();
+    }
     this.#scheduleExpiry();
     const interval = s.containerCheckIntervalMs;
     this.#containerTimer = setInterval(() => this.#checkContainers(), interval);
@@ -334,6 +346,7 @@ export class ZooKeeperServer implements ClientHandler {
 
   onFrame(conn: ClientConnection, frame: Buffer): void {
     this.stats.packetsReceived++;
+    this.metrics.counter('bytes_received_count').add(frame.length + 4);
     let cnxn = this.#cnxns.get(conn);
     try {
       if (cnxn === undefined) {
@@ -366,7 +379,7 @@ export class ZooKeeperServer implements ClientHandler {
       conn.close();
       return;
     }
-    conn.send(Buffer.from(runFourLetterWord(this, word)));
+    conn.send(Buffer.from(runFourLetterWord(this, word, conn)));
     conn.close();
   }
 
@@ -409,6 +422,7 @@ export class ZooKeeperServer implements ClientHandler {
       return;
     }
     const s = this.settings;
+    this.metrics.counter('connection_request_count').add();
     const timeoutMs = Math.min(Math.max(req.timeOut, s.minSessionTimeoutMs), s.maxSessionTimeoutMs);
     cnxn.sessionTimeoutMs = timeoutMs;
     if (req.sessionId === 0n) {
@@ -480,6 +494,7 @@ export class ZooKeeperServer implements ClientHandler {
         cnxn.sendReply(h.xid, 0, Err.OK, null);
       } else {
         this.log.warn('ZooKeeperServer', ap === undefined ? `No authentication provider for scheme: ${pkt.scheme} has [ip, digest]` : `Authentication failed for scheme: ${pkt.scheme}`);
+        this.authFailedCount++;
         cnxn.sendReply(h.xid, 0, Err.AUTHFAILED, null);
         cnxn.conn.close();
       }
@@ -537,6 +552,7 @@ export class ZooKeeperServer implements ClientHandler {
           this.#dropRequest(req);
           return;
         }
+        this.metrics.counter('proposal_count').add();
       } else if (req.type === OpCode.sync && req.error === null) {
         if (!role.localSync()) {
           this.#dropRequest(req);
@@ -639,6 +655,7 @@ export class ZooKeeperServer implements ClientHandler {
   leaderCommitted(entries: readonly { zxid: number; txn: Buffer }[]): void {
     for (const e of entries) {
       this.#committedZxid = e.zxid;
+      this.metrics.counter('commit_count').add();
       this.#drain();
       if (this.db.lastProcessedZxid < e.zxid) this.#applyRemote(e.txn);
     }
@@ -680,6 +697,7 @@ export class ZooKeeperServer implements ClientHandler {
     req.txn = txn;
     this.final.process(req);
     this.prep.applied(hdr.zxid);
+    this.#noteFinished(req, 0);
   }
 
   /** Leader: a request a learner forwarded (REQUEST). */
@@ -765,6 +783,12 @@ export class ZooKeeperServer implements ClientHandler {
       this.log.warn('SyncRequestProcessor', 'Too busy to snap, skipping');
       return;
     }
+    this.#takeSnapshot();
+  }
+
+  /** A fuzzy snapshot of the tree in the background (chunked), one at a time. */
+  #takeSnapshot(): void {
+    if (this.#snapDir === null || this.#snapshotting) return;
     this.#snapshotting = true;
     const sessions = new Map<bigint, number>();
     for (const s of this.sessions.sessions()) sessions.set(s.id, s.timeoutMs);
@@ -775,6 +799,7 @@ export class ZooKeeperServer implements ClientHandler {
       (r) => {
         this.#snapshotting = false;
         this.lastSnapshot = { zxid: r.zxid, bytes: r.bytes, nodes: r.nodes, durationMs: r.durationMs, longestChunkMs: r.longestChunkMs };
+        this.metrics.summary('snapshottime').add(r.durationMs);
         this.log.info('FileTxnSnapLog', `Snapshot ${r.path} written: ${r.nodes} nodes, ${r.bytes} bytes in ${Math.round(r.durationMs)} ms (longest event-loop stall ${r.longestChunkMs.toFixed(1)} ms)`);
       },
       (e: Error) => {
@@ -795,6 +820,7 @@ export class ZooKeeperServer implements ClientHandler {
   #txnsSinceSnapshot = 0;
   #snapshotThreshold = 0;
   #snapshotting = false;
+  #snapshotPending = false;
 
   /**
    * The log could not be written (disk full, I/O error): every txn not yet durable is
@@ -858,26 +884,12 @@ export class ZooKeeperServer implements ClientHandler {
     const origin = req.origin as ServerCnxn | null;
     this.final.process(req);
     if (req.hdr !== null) this.prep.applied(req.hdr.zxid);
+    this.#noteFinished(req, receivedAtMs);
     if (req.type === OpCode.createSession) {
       if (origin !== null && !origin.conn.closed) this.finishSessionInit(origin, true);
       return;
     }
-    if (origin !== null) {
-      origin.outstanding--;
-      const latency = monotonicMs() - receivedAtMs;
-      origin.lastLatencyMs = latency;
-      origin.minLatencyMs = Math.min(origin.minLatencyMs, latency);
-      origin.maxLatencyMs = Math.max(origin.maxLatencyMs, latency);
-      origin.totalLatencyMs += latency;
-      origin.count++;
-      origin.lastCxid = req.cxid;
-      origin.lastZxid = this.db.lastProcessedZxid;
-      origin.lastOp = opName(req.type);
-      this.stats.requestCount++;
-      this.stats.totalLatencyMs += latency;
-      this.stats.minLatencyMs = Math.min(this.stats.minLatencyMs, latency);
-      this.stats.maxLatencyMs = Math.max(this.stats.maxLatencyMs, latency);
-    }
+    if (origin !== null) origin.outstanding--;
     if (req.error !== null && req.error.code > Err.APIERROR && req.type !== OpCode.multi) {
       this.log.info(
         'PrepRequestProcessor',
@@ -896,6 +908,161 @@ export class ZooKeeperServer implements ClientHandler {
 
   resetStats(): void {
     Object.assign(this.stats, { packetsReceived: 0, packetsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, requestCount: 0 });
+    // ServerStats.reset: the client response sizes and every ServerMetrics value too.
+    this.clientResponseStats.reset();
+    this.metrics.resetAll();
+  }
+
+  // ---- statistics for 4lw / admin / metrics -------------------------------------
+  // Read-only views and counters for the four-letter words (four-letter-words.ts), the
+  // AdminServer (src/admin/) and mntr's metrics; nothing here changes how requests are
+  // served. The few lines elsewhere that feed them call into this block.
+
+  /** ZooKeeper's ServerMetrics registry: mntr, the monitor command, Prometheus. */
+  readonly metrics = new ServerMetrics();
+  /** The ensemble member's view of its quorum peer; null standalone (set by the quorum peer). */
+  peer: PeerView | null = null;
+  /** ServerStats.clientResponseStats: sizes of the replies sent (header + body). */
+  readonly clientResponseStats = new BufferStats();
+  /** ServerStats.fsyncThresholdExceedCount: log fsyncs slower than zookeeper.fsync.warningthresholdms. */
+  fsyncThresholdExceedCount = 0;
+  /** ServerStats.authFailedCount: auth packets refused. */
+  authFailedCount = 0;
+  /** The trace mask gtmk reports (ZooTrace's default, 306); zookeeper-ts does not trace requests by mask. */
+  traceMask = 306;
+
+  /**
+   * Every accepted client connection, four-letter-word connections included (as
+   * ZooKeeper's ServerCnxnFactory lists them), each with its ServerCnxn once it has sent
+   * a ConnectRequest.
+   */
+  clientConnections(): Array<{ conn: ClientConnection; cnxn: ServerCnxn | undefined }> {
+    const out: Array<{ conn: ClientConnection; cnxn: ServerCnxn | undefined }> = [];
+    for (const conn of this.#listener?.connections ?? []) out.push({ conn, cnxn: this.#cnxns.get(conn) });
+    return out;
+  }
+
+  /** Whether client reads are paused (over globalOutstandingLimit): such connections show interest ops 0. */
+  get throttled(): boolean {
+    return this.#throttled;
+  }
+
+  /** crst (ServerCnxnFactory.resetAllConnectionStats): every connection's counters and latencies start again. */
+  resetConnectionStats(): void {
+    for (const { conn, cnxn } of this.clientConnections()) {
+      conn.packetsReceived = 0;
+      conn.packetsSent = 0;
+      if (cnxn === undefined) continue;
+      Object.assign(cnxn, { lastOp: 'NA', lastCxid: -1, lastZxid: -1, lastResponseMs: 0, lastLatencyMs: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, count: 0 });
+    }
+  }
+
+  /** A log fsync took `durationMs` (FileTxnLog.commit): fsynctime, and the slow-fsync count. */
+  noteFsync(durationMs: number): void {
+    this.metrics.summary('fsynctime').add(durationMs);
+    if (durationMs > this.settings.fsyncWarningThresholdMs) this.fsyncThresholdExceedCount++;
+  }
+
+  /** A reply or watch event of `bytes` (header + body) went to a client. */
+  noteReply(xid: number, bytes: number): void {
+    this.clientResponseStats.set(bytes);
+    this.metrics.counter(xid === Xid.notification ? 'watch_bytes' : 'response_bytes').add(bytes + 4);
+  }
+
+  /**
+   * A request or txn passed the final stage (FinalRequestProcessor's bookkeeping):
+   * propagation latency and per-namespace bytes for txns, read bytes per namespace for
+   * reads, and, for a local client's request, the server's and the connection's
+   * latency statistics (ServerStats.updateLatency, ServerCnxn.updateStatsForResponse).
+   */
+  #noteFinished(req: Request, receivedAtMs: number): void {
+    if (req.hdr !== null && req.txn !== null) {
+      this.metrics.summary('propagation_latency').add(Math.max(0, Date.now() - req.hdr.time));
+      this.#noteWrites(req.txn);
+    } else {
+      this.#noteRead(req);
+    }
+    const origin = req.origin as ServerCnxn | null;
+    if (origin === null) return;
+    const now = monotonicMs();
+    const latency = Math.floor(now) - Math.floor(receivedAtMs);
+    if (latency < 0) return;
+    const s = this.stats;
+    s.requestCount++;
+    s.totalLatencyMs += latency;
+    s.minLatencyMs = Math.min(s.minLatencyMs, latency);
+    s.maxLatencyMs = Math.max(s.maxLatencyMs, latency);
+    this.metrics.summary(req.hdr !== null ? 'updatelatency' : 'readlatency').add(latency);
+    if (req.cxid >= 0) origin.lastCxid = req.cxid;
+    origin.lastZxid = this.db.lastProcessedZxid;
+    origin.lastOp = lastOpName(req.type);
+    origin.lastResponseMs = Math.floor(now);
+    origin.lastLatencyMs = latency;
+    origin.minLatencyMs = Math.min(origin.minLatencyMs, latency);
+    origin.maxLatencyMs = Math.max(origin.maxLatencyMs, latency);
+    origin.totalLatencyMs += latency;
+    origin.count++;
+  }
+
+  /** DataTree.updateWriteStat for each node a txn creates, deletes or sets. */
+  #noteWrites(txn: TxnBody): void {
+    const note = (path: string, bytes: number): void => {
+      const ns = path.split('/')[1];
+      if (ns !== undefined) this.metrics.summarySet('write_per_namespace').add(ns, path.length + bytes);
+    };
+    switch (txn.type) {
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createTTL:
+      case OpCode.createContainer:
+        note(txn.txn.path, txn.txn.data?.length ?? 0);
+        return;
+      case OpCode.delete:
+      case OpCode.deleteContainer:
+        note(txn.txn.path, 0);
+        return;
+      case OpCode.setData:
+      case OpCode.reconfig:
+        note(txn.txn.path, txn.txn.data?.length ?? 0);
+        return;
+      case OpCode.multi:
+        for (const sub of txn.txns) this.#noteWrites(sub);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** DataTree.updateReadStat: getData, exists and getChildren of a node that exists. */
+  #noteRead(req: Request): void {
+    if (req.error !== null) return;
+    let extra: number;
+    switch (req.type) {
+      case OpCode.getData:
+      case OpCode.exists:
+      case OpCode.getChildren:
+      case OpCode.getChildren2:
+        break;
+      default:
+        return;
+    }
+    let path: string;
+    try {
+      path = new JuteReader(req.body).readString();
+    } catch {
+      return;
+    }
+    const node = this.db.tree.getNode(path);
+    const ns = path.split('/')[1];
+    if (node === undefined || ns === undefined) return;
+    if (req.type === OpCode.getData) extra = node.dataLength;
+    else if (req.type === OpCode.exists) extra = 0;
+    else {
+      extra = 0;
+      for (const child of node.children()) extra += child.length;
+    }
+    // DataTree.STAT_OVERHEAD_BYTES: six longs and five ints of Stat.
+    this.metrics.summarySet('read_per_namespace').add(ns, path.length + extra + 6 * 8 + 5 * 4);
   }
 }
 

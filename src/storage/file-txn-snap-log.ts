@@ -13,7 +13,7 @@ import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
 import { zxidToHex } from '../util/zxid.js';
 import { listLogFiles, readTxnLog, truncateTornTail, TxnLogWriter, type TornTail, type TxnLogSync } from './txn-log.js';
 import { encodeTxnEntry } from '../jute/txn.js';
-import { loadNewestSnapshot, SnapshotError, writeSnapshot, type LoadedSnapshot } from './snapshot.js';
+import { loadNewestSnapshot, SnapshotError, type LoadedSnapshot } from './snapshot.js';
 
 export const VERSION_DIR = 'version-2';
 
@@ -51,6 +51,8 @@ export interface RestoredState {
   replayedTxns: number;
   /** The zxid of the snapshot loaded (0: none, an empty tree). */
   snapshotZxid: number;
+  /** The server should take a snapshot of what was loaded as soon as it serves. */
+  snapshotPending: boolean;
 }
 
 /**
@@ -163,12 +165,11 @@ export async function restore(opts: StorageOptions): Promise<RestoredState> {
   });
   // Appends after a restart go to a new file, as ZooKeeper does.
   writer.rollLog();
-  if ((opts.snapshotAfterReplay ?? true) && (snapshot === null || replayed > 0)) {
-    // As ZooKeeperServer.loadData: a snapshot of what was loaded, so that the next start
-    // (ours or Apache ZooKeeper's) finds one.
-    const result = await writeSnapshot(snapDir, tree, sessions, tree.lastProcessedZxid);
-    opts.info(`Snapshotting: ${zxidToHex(result.zxid)} to ${result.path}`);
-  }
+  // As ZooKeeperServer.loadData, a snapshot of what was loaded, so that the next start
+  // (ours or Apache ZooKeeper's) finds one; unlike it, the server takes it in the
+  // background once it serves (it is a fuzzy snapshot like any other: the log, rolled
+  // above, holds every txn after it).
+  const snapshotPending = (opts.snapshotAfterReplay ?? true) && (snapshot === null || replayed > 0);
   opts.info(`Restored ${replayed} txns from ${logDir}; last zxid ${zxidToHex(tree.lastProcessedZxid)}, ${sessions.size} sessions, ${tree.nodeCount} nodes`);
-  return { tree, sessions, writer, snapDir, logDir, replayedTxns: replayed, snapshotZxid: snapZxid };
+  return { tree, sessions, writer, snapDir, logDir, replayedTxns: replayed, snapshotZxid: snapZxid, snapshotPending };
 }
