@@ -13,6 +13,7 @@ import { restore, StorageError, type RestoredState } from '../storage/file-txn-s
 import { fsyncWarning, TxnLogError } from '../storage/txn-log.js';
 import { AutoPurge } from '../storage/purge.js';
 import { registerStorageCommands } from './storage-commands.js';
+import { startAdminServer } from './admin-server.js';
 
 export function settingsFromConfig(cfg: ServerConfig): ServerSettings {
   const prop = (k: string, d: number): number => {
@@ -82,8 +83,14 @@ async function startForeground(arg: string | undefined): Promise<void> {
     log.warn('ZooKeeperServerMain', 'forceSync=no: writes are acknowledged before they reach the disk, so a crash or power loss can lose acknowledged writes. Set forceSync=yes (the default) unless you accept that.');
   }
   let restored: RestoredState;
+  let server: ZooKeeperServer | undefined;
+  const loadStartMs = Date.now();
   try {
-    restored = await restore(storageOptions(settings, log, true));
+    const opts = storageOptions(settings, log, true);
+    restored = await restore({ ...opts, onSync: (sync) => {
+      opts.onSync?.(sync);
+      server?.noteFsync(sync.durationMs);
+    } });
   } catch (e) {
     if (e instanceof StorageError || e instanceof TxnLogError) {
       log.error('ZooKeeperServerMain', `Unable to load the database: ${e.message}`);
@@ -92,7 +99,9 @@ async function startForeground(arg: string | undefined): Promise<void> {
     }
     throw e;
   }
-  const server = new ZooKeeperServer(settings, log, restored);
+  server = new ZooKeeperServer(settings, log, restored);
+  server.metrics.summary('dbinittime').add(Date.now() - loadStartMs);
+  server.metrics.summary('startup_txns_loaded').add(restored.replayedTxns);
   try {
     await server.start();
   } catch (e) {
@@ -103,7 +112,12 @@ async function startForeground(arg: string | undefined): Promise<void> {
     }
     throw e;
   }
-  runUntilSignalled('ZooKeeperServerMain', settings, log, () => server.stop());
+  const admin = await startAdminServer(cfg, server, log);
+  const running = server;
+  runUntilSignalled('ZooKeeperServerMain', settings, log, async () => {
+    await admin.stop();
+    await running.stop();
+  });
 }
 
 /** Autopurge, and a clean stop on SIGTERM/SIGINT, for a running server. */
@@ -149,7 +163,11 @@ async function startQuorumPeer(cfg: ServerConfig, log: Logger): Promise<void> {
     log.error('QuorumPeerMain', `Unable to start: ${err.message}. If an address is already in use, stop the process holding it (ss -ltnp) or change the port in zoo.cfg.`);
     process.exit(1);
   }
-  runUntilSignalled('QuorumPeerMain', settings, log, () => peer.stop());
+  const admin = await startAdminServer(cfg, peer.server, log);
+  runUntilSignalled('QuorumPeerMain', settings, log, async () => {
+    await admin.stop();
+    await peer.stop();
+  });
 }
 
 const program = new Command();

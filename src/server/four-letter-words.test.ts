@@ -51,21 +51,23 @@ describe('four-letter words while the node is not serving (ZooKeeper 3.8 isZKSer
 
   it('envi, gtmk and stmk do not check; they answer as when serving', () => {
     const zk = server();
+    // envi's heap figures may move between two calls.
+    const steady = (s: string): string => s.replace(/^os\.memory\..*$/gm, '');
     for (const w of ['envi', 'gtmk', 'stmk']) {
       assert.equal(notServingAnswer(w), null, w);
       zk.serving = true;
       const serving = runFourLetterWord(zk, w);
       zk.serving = false;
-      assert.equal(runFourLetterWord(zk, w), serving, w);
+      assert.equal(steady(runFourLetterWord(zk, w)), steady(serving), w);
     }
   });
 
-  it('srst does not reset the stats while not serving', () => {
+  it('srst does not reset the stats while not serving (the word itself counts as a packet received)', () => {
     const zk = server();
     zk.stats.packetsReceived = 7;
     zk.serving = false;
     runFourLetterWord(zk, 'srst');
-    assert.equal(zk.stats.packetsReceived, 7);
+    assert.equal(zk.stats.packetsReceived, 8);
     zk.serving = true;
     assert.equal(runFourLetterWord(zk, 'srst'), 'Server stats reset.\n');
     assert.equal(zk.stats.packetsReceived, 0);

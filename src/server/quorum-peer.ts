@@ -33,6 +33,7 @@ import { listSnapshotFiles, readSnapshot, writeSnapshot } from '../storage/snaps
 import { ElectionConnectionManager, type ElectionPeer } from '../transport/election-cnx.js';
 import { QuorumClient, QuorumListener } from '../transport/quorum-link.js';
 import { ElectionRunner } from './election-runner.js';
+import { quorumPeerView } from './peer-view.js';
 import { storageOptions } from './storage-options.js';
 import { encodeSnapStream, snapshotStreamConsumer } from './snap-stream.js';
 import { DataTree } from '../tree/data-tree.js';
@@ -77,6 +78,8 @@ export class QuorumPeer {
   state: 'LOOKING' | 'LEADING' | 'FOLLOWING' | 'OBSERVING' = 'LOOKING';
   /** How many elections this node has run (for monitoring). */
   elections = 0;
+  /** When the current leadership was established (for Leader.getUptime). */
+  #leaderSinceMs: number | null = null;
 
   private constructor(cfg: ServerConfig, settings: ServerSettings, log: Logger, restored: RestoredState, epochs: { accepted: number; current: number }) {
     this.#cfg = cfg;
@@ -101,6 +104,7 @@ export class QuorumPeer {
     this.server.serving = false;
     this.server.ensemble = true;
     this.server.mode = cfg.peerType === 'observer' ? 'observer' : 'follower';
+    this.server.peer = quorumPeerView({ myId: this.myId, cfg, state: () => this.state, core: () => this.#core, leaderSinceMs: () => this.#leaderSinceMs });
   }
 
   /** QuorumPeer.loadDataBase: the storage, and the epoch files (created from the last zxid when missing). */
@@ -191,6 +195,7 @@ export class QuorumPeer {
       this.server.serving = false;
       const started = Date.now();
       this.elections++;
+      this.server.metrics.counter('looking_count').add();
       let decision: Decision;
       // QuorumPeer's roZkMgr: without a leader for a while, serve read-only clients.
       const readOnlyTimer = this.#cfg.readOnlyModeEnabled
@@ -209,6 +214,7 @@ export class QuorumPeer {
       if (this.server.readOnly) this.server.setRole(null);
       if (this.#stopped) return;
       const took = Date.now() - started;
+      this.server.metrics.summary('election_time').add(took);
       try {
         if (decision.role === 'LEADING') {
           this.state = 'LEADING';
@@ -537,6 +543,7 @@ export class QuorumPeer {
       case 'established':
         this.#log.info('Leader', `Have quorum of supporters, sids: [ ${(core as Leader).syncedLearners.join(',')} ]; starting up and setting last processed zxid: ${zxidToHex(n.nextZxid - 1)}`);
         this.#election?.updateElectionVote(n.epoch);
+        this.#leaderSinceMs = Date.now();
         this.server.startServing('leader', n.nextZxid);
         return null;
       case 'serving':

@@ -471,6 +471,7 @@ export class ZooKeeperServer implements ClientHandler {
     if (!cnxn.isOldClient) w.writeBool(this.readOnly);
     w.endFrame(at);
     cnxn.conn.send(w.toBuffer());
+    this.stats.packetsSent++;
     if (valid) {
       cnxn.established = true;
       this.log.info('ZooKeeperServer', `Established session ${sessionIdToHex(cnxn.sessionId)} with negotiated timeout ${cnxn.sessionTimeoutMs} for client /${cnxn.conn.remoteAddress}:${cnxn.conn.remotePort}`);

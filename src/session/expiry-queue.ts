@@ -57,6 +57,14 @@ export class ExpiryQueue<T> {
     return out;
   }
 
+  /**
+   * Every bucket (expiry time -> members), earliest first, for the dump command: like
+   * ZooKeeper's expiryMap, a bucket emptied by updates stays until its time passes.
+   */
+  buckets(): Array<[number, T[]]> {
+    return [...this.#buckets].sort((a, b) => a[0] - b[0]).map(([t, set]) => [t, [...set]]);
+  }
+
   /** Milliseconds until the next bucket expires. */
   waitMs(nowMs: number): number {
     return Math.max(0, this.#nextExpirationMs - nowMs);

@@ -130,6 +130,11 @@ export class SessionTracker {
   waitMs(nowMs: number): number {
     return this.#expiry.waitMs(nowMs);
   }
+
+  /** Expiry time -> session ids, earliest first (SessionTrackerImpl.getSessionExpiryMap, the dump command). */
+  expiryBuckets(): Array<[number, bigint[]]> {
+    return this.#expiry.buckets();
+  }
 }
 
 /**

@@ -234,6 +234,22 @@ export class Leader {
     return [...this.#handlers.values()].filter((h) => h.state === 'broadcast').map((h) => h.sid);
   }
 
+  /** For monitoring (mntr, the admin commands): Leader.getLearners, getForwardingFollowers, getNonVotingFollowers, getObservingLearners, getNumPendingSyncs. */
+  get learnerStats(): { learners: number; syncedFollowers: number; syncedNonVotingFollowers: number; syncedObservers: number; pendingSyncs: number } {
+    const all = [...this.#handlers.values()];
+    const forwardingFollowers = all.filter((h) => h.forwarding && !h.observer);
+    return {
+      learners: all.length,
+      syncedFollowers: forwardingFollowers.length,
+      syncedNonVotingFollowers: forwardingFollowers.filter((h) => !this.#quorum.isVoter(h.sid)).length,
+      syncedObservers: all.filter((h) => h.forwarding && h.observer).length,
+      pendingSyncs: new Set(this.#pendingSyncs.map((s) => s.afterZxid)).size,
+    };
+  }
+
+  /** Sizes of the txns proposed (Leader.getProposalStats): last, min, max, each -1 until the first. */
+  readonly proposalSizes = { last: -1, min: -1, max: -1 };
+
   // -------------------------------------------------------------------------------
   // Inputs
 
@@ -321,6 +337,8 @@ export class Leader {
     invariant(txnHeaderZxid(txn) === zxid, () => `txn header zxid ${zxidToHex(txnHeaderZxid(txn))} differs from ${zxidToHex(zxid)}`);
     this.#bcast.propose(zxid, txn);
     this.#out.append({ zxid, txn });
+    const sizes = this.proposalSizes;
+    [sizes.last, sizes.min, sizes.max] = [txn.length, sizes.min === -1 ? txn.length : Math.min(sizes.min, txn.length), Math.max(sizes.max, txn.length)];
     const p = proposalPacket(zxid, txn);
     for (const h of this.#handlers.values()) {
       if (h.forwarding && !h.observer) {
