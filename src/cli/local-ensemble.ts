@@ -10,29 +10,41 @@
  *   <dir>/nodeN/data/myid       N
  *   <dir>/nodeN/data/version-2  snapshots and epoch files (written by the node)
  *   <dir>/nodeN/logs/version-2  txn logs (the guide's dataLogDir)
+ *   <dir>/nodeN/logs/zookeeper.out  the node's output, when it does not go to ours
  *
  * Node N listens on its own address, <base-ip> + N - 1 (127.0.0.N by default: Linux
- * routes all of 127/8 to lo), so every node uses the guide's very ports.
+ * routes all of 127/8 to lo), so every node uses the guide's very ports. Where those
+ * addresses cannot be bound (macOS without lo0 aliases; probed by binding <address>:0),
+ * every node runs on <base-ip> instead, node N on ports 2181/2888/3888 + N - 1, and one
+ * line says so; --one-address asks for that layout.
  *
  * Every node is a child process (`node bin/zk-server.js start-foreground <zoo.cfg>`) in
  * this process's process group, so a terminal's Ctrl-C, or a kill of the group, reaches
- * them all. Their output is copied line by line with a `[node N] ` prefix; our own lines
- * start with `[ensemble] `. Once every running node answers `srvr` with a Mode, a summary
- * says where each node listens, its mode and how to connect. SIGINT, SIGTERM or SIGHUP
- * sends SIGTERM to every node, waits for them to exit, and exits 0 (a second signal,
- * a second or more later, SIGKILLs the nodes still running). A node that exits on its own is reported with its
- * exit code; the others keep running; when none is left, the command exits 1.
+ * them all. Our own lines start with `[ensemble] `. Once every running node answers
+ * `srvr` with a Mode, a summary says where each node listens, its mode and how to
+ * connect; then a status table (each node's address, mode, zxid, connections,
+ * outstanding requests, latency min/avg/max, from srvr every second; a node that does
+ * not answer or has exited shows as down). On a terminal the table is redrawn in place
+ * and the nodes' output goes to <dir>/nodeN/logs/zookeeper.out (one line says so; a node
+ * that dies has its last lines shown); elsewhere (CI, a pipe) the table is printed again
+ * only when a node's mode or zxid changes, and the nodes' output is copied here line by
+ * line with a `[node N] ` prefix. --node-logs console|files overrides that choice.
+ *
+ * SIGINT, SIGTERM or SIGHUP sends SIGTERM to every node, waits for them to exit, and
+ * exits 0 (a second signal, a second or more later, SIGKILLs the nodes still running). A
+ * node that exits on its own is reported with its exit code; the others keep running;
+ * when none is left, the command exits 1.
  *
  * With Ctrl-C the nodes get the terminal's SIGINT as well as our SIGTERM; zk-server's
  * shutdown is idempotent, so the second signal only ends the node's exit sooner.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ConfigError, loadConfig, type ServerConfig } from '../server/config.js';
 import { sendFourLetterWord, statusTarget } from './status.js';
 
@@ -53,16 +65,28 @@ export interface LocalEnsembleOptions {
   dir: string;
   baseIp: string;
   tickTimeMs: number;
+  /**
+   * Every node on baseIp, node N on ports 2181/2888/3888 + N - 1. Forced by --one-address;
+   * chosen by runLocalEnsemble when the other loopback addresses cannot be bound (macOS).
+   */
+  oneAddress?: boolean;
+  /** Where the nodes' output goes: prefixed lines on our stdout/stderr, or nodeN/logs/zookeeper.out; auto = files when stdout is a TTY. */
+  nodeLogs?: NodeLogs;
 }
+
+export type NodeLogs = 'auto' | 'console' | 'files';
 
 export interface Io {
   out(line: string): void;
   err(line: string): void;
+  /** Set when `out` is a terminal: the status table is then redrawn in place through `write`. */
+  tty?: { write(text: string): void; columns(): number };
 }
 
 const consoleIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  ...(process.stdout.isTTY ? { tty: { write: (text: string) => void process.stdout.write(text), columns: () => process.stdout.columns || 80 } } : {}),
 };
 
 // ---- layout ------------------------------------------------------------------------------------
@@ -90,11 +114,16 @@ export function nodeAddresses(baseIp: string, n: number): string[] {
 export interface NodeLayout {
   id: number;
   host: string;
+  clientPort: number;
+  quorumPort: number;
+  electionPort: number;
   dir: string;
   cfgPath: string;
   dataDir: string;
   logDir: string;
   myidPath: string;
+  /** Where the node's output goes when it is not shown on the console. */
+  outPath: string;
   /** The zoo.cfg these options would write. */
   cfgText: string;
 }
@@ -102,13 +131,19 @@ export interface NodeLayout {
 /** Where every node's files go and what its zoo.cfg says (nothing is written). */
 export function planLayout(opts: LocalEnsembleOptions): NodeLayout[] {
   const root = path.resolve(opts.dir);
-  const hosts = nodeAddresses(opts.baseIp, opts.nodes);
-  const servers = hosts.map((h, i) => `server.${i + 1}=${h}:${GUIDE_QUORUM_PORT}:${GUIDE_ELECTION_PORT}`);
+  const one = opts.oneAddress === true;
+  const hosts = one ? Array.from({ length: opts.nodes }, () => nodeAddresses(opts.baseIp, 1)[0]!) : nodeAddresses(opts.baseIp, opts.nodes);
+  const offset = (i: number): number => (one ? i : 0);
+  for (const [what, port] of [['client', GUIDE_CLIENT_PORT], ['quorum', GUIDE_QUORUM_PORT], ['election', GUIDE_ELECTION_PORT]] as const) {
+    if (port + offset(opts.nodes - 1) > 65535) throw new Error(`--one-address with ${opts.nodes} nodes needs ${what} ports up to ${port + opts.nodes - 1}, past 65535`);
+  }
+  const servers = hosts.map((h, i) => `server.${i + 1}=${h}:${GUIDE_QUORUM_PORT + offset(i)}:${GUIDE_ELECTION_PORT + offset(i)}`);
   return hosts.map((host, i) => {
     const id = i + 1;
     const dir = path.join(root, `node${id}`);
     const dataDir = path.join(dir, 'data');
     const logDir = path.join(dir, 'logs');
+    const clientPort = GUIDE_CLIENT_PORT + offset(i);
     const cfgText = [
       `# zk-server ensemble: node ${id} of ${opts.nodes}. Re-running \`zk-server ensemble\` keeps this file; delete it to regenerate.`,
       `tickTime=${opts.tickTimeMs}`,
@@ -116,7 +151,7 @@ export function planLayout(opts: LocalEnsembleOptions): NodeLayout[] {
       'syncLimit=5',
       `dataDir=${dataDir}`,
       `dataLogDir=${logDir}`,
-      `clientPort=${GUIDE_CLIENT_PORT}`,
+      `clientPort=${clientPort}`,
       `clientPortAddress=${host}`,
       'maxClientCnxns=200',
       'autopurge.snapRetainCount=10',
@@ -126,8 +161,34 @@ export function planLayout(opts: LocalEnsembleOptions): NodeLayout[] {
       ...servers,
       '',
     ].join('\n');
-    return { id, host, dir, cfgPath: path.join(dir, 'conf', 'zoo.cfg'), dataDir, logDir, myidPath: path.join(dataDir, 'myid'), cfgText };
+    return {
+      id,
+      host,
+      clientPort,
+      quorumPort: GUIDE_QUORUM_PORT + offset(i),
+      electionPort: GUIDE_ELECTION_PORT + offset(i),
+      dir,
+      cfgPath: path.join(dir, 'conf', 'zoo.cfg'),
+      dataDir,
+      logDir,
+      myidPath: path.join(dataDir, 'myid'),
+      outPath: path.join(logDir, 'zookeeper.out'),
+      cfgText,
+    };
   });
+}
+
+/**
+ * Whether nodes 2..n can have their own addresses: the first of them that cannot be
+ * bound (its address and the error code), or null when all can. Linux routes all of
+ * 127/8 to lo; macOS has only 127.0.0.1 on lo0 unless aliases are added.
+ */
+export async function firstUnbindableAddress(baseIp: string, n: number): Promise<{ host: string; code: string } | null> {
+  for (const host of nodeAddresses(baseIp, n).slice(1)) {
+    const e = await probePort(host, 0);
+    if (e !== null) return { host, code: e.code ?? e.message };
+  }
+  return null;
 }
 
 /** Write what is missing; say what was written and what was kept. */
@@ -245,12 +306,26 @@ function prefixLines(stream: NodeJS.ReadableStream, prefix: string, write: (line
   };
 }
 
+/** The last `n` lines of `file` from byte `from` on (what a node wrote in this run). */
+function tailOf(file: string, from: number, n: number): string[] {
+  try {
+    const buf = readFileSync(file);
+    const lines = buf.subarray(Math.min(from, buf.length)).toString('utf8').split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    return lines.slice(-n);
+  } catch {
+    return [];
+  }
+}
+
 interface RunningNode {
   id: number;
   cfgPath: string;
   /** Where srvr and clients reach it. */
   clientHost: string;
   clientPort: number;
+  /** Its output file and where this run's output starts in it, when the output goes to a file. */
+  out: { path: string; from: number } | null;
   child: ChildProcess | null;
   pid: number | undefined;
   exit: { code: number | null; signal: NodeJS.Signals | null } | null;
@@ -272,17 +347,174 @@ function describeExit(e: { code: number | null; signal: NodeJS.Signals | null })
 const isMode = (s: string | null): boolean => s !== null && /^Mode: /m.test(s);
 const modeOf = (s: string | null): string => /^Mode: (\S+)/m.exec(s ?? '')?.[1] ?? '?';
 
+// ---- the status table --------------------------------------------------------------------------
+
+/** How often the status table asks every node for srvr. */
+export const STATUS_EVERY_MS = 1000;
+
+export interface SrvrStats {
+  mode: string;
+  zxid: string;
+  connections: number;
+  outstanding: number;
+  latency: { min: number; avg: number; max: number };
+}
+
+/** The fields of a srvr (or stat) answer the table shows; null when it has no Mode (not serving, refused, garbled). */
+export function parseSrvrAnswer(answer: string | null): SrvrStats | null {
+  if (answer === null) return null;
+  const field = (name: string): string | undefined => new RegExp(`^${name}: (.*)$`, 'm').exec(answer)?.[1]?.trim();
+  const mode = field('Mode');
+  if (mode === undefined) return null;
+  const lat = /^Latency min\/avg\/max: ([\d.]+)\/([\d.]+)\/([\d.]+)$/m.exec(answer);
+  return {
+    mode,
+    zxid: field('Zxid') ?? '?',
+    connections: Number(field('Connections') ?? NaN),
+    outstanding: Number(field('Outstanding') ?? NaN),
+    latency: { min: Number(lat?.[1] ?? NaN), avg: Number(lat?.[2] ?? NaN), max: Number(lat?.[3] ?? NaN) },
+  };
+}
+
+export interface StatusRow {
+  id: number;
+  address: string;
+  /** leader, follower, observer, standalone, read-only; not-serving (electing or syncing); down. */
+  mode: string;
+  stats: SrvrStats | null;
+  note: string;
+}
+
+/** A node's row from its state and its srvr answer. */
+export function statusRow(id: number, address: string, exit: string | null, answer: string | null): StatusRow {
+  if (exit !== null) return { id, address, mode: 'down', stats: null, note: exit };
+  const stats = parseSrvrAnswer(answer);
+  if (stats !== null) return { id, address, mode: stats.mode, stats, note: '' };
+  if (answer === null) return { id, address, mode: 'down', stats: null, note: 'running, but no answer to srvr' };
+  if (answer.includes('not currently serving')) return { id, address, mode: 'not-serving', stats: null, note: 'electing a leader or syncing with it' };
+  return { id, address, mode: '?', stats: null, note: `srvr: ${answer.trim().split('\n')[0]?.slice(0, 100) ?? ''}` };
+}
+
+/** What the non-TTY table is reprinted on: a change of any node's mode or zxid. */
+export function statusSignature(rows: StatusRow[]): string {
+  return rows.map((r) => `${r.id}:${r.mode}:${r.stats?.zxid ?? '-'}`).join(' ');
+}
+
+const trimNum = (n: number): string => (Number.isNaN(n) ? '?' : String(Math.round(n * 10) / 10));
+
+/** The table: a header line and a row per node, columns aligned, each line starting with two spaces. */
+export function renderStatusTable(rows: StatusRow[]): string[] {
+  // Narrow enough for an 80-column terminal: id, address, mode, zxid, connections, outstanding requests, latency (ms).
+  const head = ['id', 'address', 'mode', 'zxid', 'conns', 'outst', 'latency min/avg/max', ''];
+  const cells = rows.map((r): string[] => [
+    String(r.id),
+    r.address,
+    r.mode,
+    r.stats?.zxid ?? '',
+    r.stats === null ? '' : trimNum(r.stats.connections),
+    r.stats === null ? '' : trimNum(r.stats.outstanding),
+    r.stats === null ? '' : `${trimNum(r.stats.latency.min)}/${trimNum(r.stats.latency.avg)}/${trimNum(r.stats.latency.max)}`,
+    r.stats === null ? '' : r.note,
+  ]);
+  const all = [head, ...cells];
+  const widths = head.map((_, c) => Math.max(...all.map((row) => row[c]!.length)));
+  const right = new Set([4, 5]);
+  const line = (row: string[]): string => `  ${row.map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ')}`.trimEnd();
+  // A row without stats has its note where the stats would be.
+  const lead = (row: string[]): string => `  ${row.slice(0, 3).map((cell, c) => cell.padEnd(widths[c]!)).join('  ')}`;
+  return [line(head), ...rows.map((r, i) => (r.stats === null ? `${lead(cells[i]!)}  ${r.note}`.trimEnd() : line(cells[i]!)))];
+}
+
+/**
+ * Where the table goes. On a terminal it is redrawn in place (ANSI cursor-up and
+ * erase-below); a line of ours printed meanwhile goes above it. Elsewhere it is a
+ * block of lines printed when a mode or a zxid changes.
+ */
+class StatusBoard {
+  readonly #io: Io;
+  #drawn: string[] = [];
+  #frozen = false;
+
+  constructor(io: Io) {
+    this.#io = io;
+  }
+
+  get live(): boolean {
+    return this.#io.tty !== undefined;
+  }
+
+  /** Print a line of ours, keeping a live table below it. */
+  above(print: () => void): void {
+    const tty = this.#io.tty;
+    if (tty === undefined || this.#frozen || this.#drawn.length === 0) {
+      print();
+      return;
+    }
+    const lines = this.#drawn;
+    this.#erase(tty);
+    print();
+    this.#draw(tty, lines);
+  }
+
+  /** Redraw the live table. */
+  show(lines: string[]): void {
+    const tty = this.#io.tty;
+    if (tty === undefined || this.#frozen) return;
+    this.#erase(tty);
+    this.#draw(tty, lines);
+  }
+
+  /** Stop redrawing: the last table stays on screen and what follows prints below it. */
+  freeze(): void {
+    if (this.#frozen) return;
+    this.#frozen = true;
+    // A terminal's Ctrl-C echoes ^C where the cursor is, below the table: overwrite it.
+    if (this.#io.tty !== undefined && this.#drawn.length > 0) this.#io.tty.write('\r\x1b[K');
+  }
+
+  #erase(tty: NonNullable<Io['tty']>): void {
+    if (this.#drawn.length > 0) tty.write(`\x1b[${this.#drawn.length}A\r\x1b[J`);
+    this.#drawn = [];
+  }
+
+  #draw(tty: NonNullable<Io['tty']>, lines: string[]): void {
+    // A line wider than the terminal would wrap and throw the cursor-up count off.
+    const cols = Math.max(20, tty.columns() - 1);
+    tty.write(lines.map((l) => `${l.length > cols ? l.slice(0, cols) : l}\n`).join(''));
+    this.#drawn = lines;
+  }
+}
+
+// ---- the run -----------------------------------------------------------------------------------
+
 /** Run the ensemble until a signal stops it (0) or every node has exited (1); 2 for a bad layout or config. */
 export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = consoleIo): Promise<number> {
   const root = path.resolve(opts.dir);
+  const board = new StatusBoard(io);
+  // Our own lines, printed above the live table when there is one.
+  const say: Io = { out: (l) => board.above(() => io.out(l)), err: (l) => board.above(() => io.err(l)) };
+
+  let effective = opts;
   let layout: NodeLayout[];
   try {
-    layout = planLayout(opts);
+    if (opts.oneAddress !== true && opts.nodes > 1) {
+      const bad = await firstUnbindableAddress(opts.baseIp, opts.nodes);
+      if (bad !== null) {
+        effective = { ...opts, oneAddress: true };
+        const last = (p: number): string => `${p}-${p + opts.nodes - 1}`;
+        const aliases = nodeAddresses(opts.baseIp, opts.nodes).slice(1);
+        say.out(
+          `[ensemble] ${bad.host} cannot be bound here (${bad.code}), so every node runs on ${opts.baseIp} with client ports ${last(GUIDE_CLIENT_PORT)}, quorum ports ${last(GUIDE_QUORUM_PORT)} and election ports ${last(GUIDE_ELECTION_PORT)}` +
+            ` (for one address per node, as the guide has it: ${aliases.map((a) => `sudo ifconfig lo0 alias ${a} up`).join('; ')})`,
+        );
+      }
+    }
+    layout = planLayout(effective);
   } catch (e) {
     io.err(`zk-server ensemble: ${(e as Error).message}`);
     return 2;
   }
-  writeLayout(layout, root, io);
+  writeLayout(layout, root, say);
 
   // Read the configs back: a reused one may say something else than we would write.
   const configs: Array<{ layout: NodeLayout; cfg: ServerConfig; host: string; port: number }> = [];
@@ -324,6 +556,15 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
     return 1;
   }
 
+  // ---- where the nodes' output goes ----
+  const toFiles = opts.nodeLogs === 'files' || ((opts.nodeLogs ?? 'auto') === 'auto' && board.live);
+  if (toFiles) {
+    say.out(
+      `[ensemble] the nodes' output goes to ${configs.map((c) => c.layout.outPath).join(', ')}` +
+        `${board.live ? ' (not here, where the status table is)' : ''}; follow it with: tail -f ${path.join(root, 'node*', 'logs', 'zookeeper.out')}`,
+    );
+  }
+
   // ---- start every node ----
   const bin = binPath();
   const nodes: RunningNode[] = [];
@@ -345,17 +586,35 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
       cfgPath: n.cfgPath,
       clientHost: host,
       clientPort: port,
+      out: null,
       child: null,
       pid: undefined,
       exit: null,
       exited: new Promise((r) => (markExited = r)),
     };
     nodes.push(node);
-    const child = spawn(process.execPath, [bin, 'start-foreground', n.cfgPath], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const args = [bin, 'start-foreground', n.cfgPath];
+    let child: ChildProcess;
+    let flushOut = (): void => undefined;
+    let flushErr = (): void => undefined;
+    if (toFiles) {
+      // The node writes to the file itself: its output does not depend on us staying up.
+      mkdirSync(path.dirname(n.outPath), { recursive: true });
+      const fd = openSync(n.outPath, 'a');
+      try {
+        writeSync(fd, `==== ${new Date().toISOString()} zk-server ensemble: ${process.execPath} ${args.join(' ')} ====\n`);
+        node.out = { path: n.outPath, from: fstatSync(fd).size };
+        child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: process.env });
+      } finally {
+        closeSync(fd);
+      }
+    } else {
+      child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+      flushOut = prefixLines(child.stdout!, `[node ${n.id}] `, say.out);
+      flushErr = prefixLines(child.stderr!, `[node ${n.id}] `, say.err);
+    }
     node.child = child;
     node.pid = child.pid;
-    const flushOut = prefixLines(child.stdout!, `[node ${n.id}] `, io.out);
-    const flushErr = prefixLines(child.stderr!, `[node ${n.id}] `, io.err);
     let closed = false;
     const onEnd = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (closed) return;
@@ -365,19 +624,26 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
       node.exit = { code, signal };
       const left = running().length;
       if (stopping) {
-        io.out(`[ensemble] node ${n.id} (pid ${node.pid ?? '?'}) stopped (${describeExit(node.exit)})`);
+        say.out(`[ensemble] node ${n.id} (pid ${node.pid ?? '?'}) stopped (${describeExit(node.exit)})`);
       } else {
-        io.err(`[ensemble] node ${n.id} (pid ${node.pid ?? '?'}) exited unexpectedly (${describeExit(node.exit)}); ${left === 0 ? 'no node is left running' : `the other nodes keep running (${left} of ${nodes.length})`}`);
+        say.err(`[ensemble] node ${n.id} (pid ${node.pid ?? '?'}) exited unexpectedly (${describeExit(node.exit)}); ${left === 0 ? 'no node is left running' : `the other nodes keep running (${left} of ${nodes.length})`}`);
+        if (node.out !== null) {
+          const tail = tailOf(node.out.path, node.out.from, 15);
+          if (tail.length > 0) {
+            say.err(`[ensemble] the last lines node ${n.id} wrote to ${node.out.path}:`);
+            for (const l of tail) say.err(`[node ${n.id}] ${l}`);
+          }
+        }
         if (left === 0) resolveDone(1);
       }
       markExited();
     };
     child.once('error', (e) => {
-      io.err(`[ensemble] node ${n.id}: cannot start ${process.execPath}: ${e.message}`);
+      say.err(`[ensemble] node ${n.id}: cannot start ${process.execPath}: ${e.message}`);
       onEnd(null, null);
     });
     child.once('close', onEnd);
-    io.out(`[ensemble] node ${n.id}: pid ${child.pid ?? '?'}, client ${host}:${port}: ${process.execPath} ${bin} start-foreground ${n.cfgPath}`);
+    say.out(`[ensemble] node ${n.id}: pid ${child.pid ?? '?'}, client ${host}:${port}: ${process.execPath} ${args.join(' ')}`);
   }
 
   // ---- stop on a signal ----
@@ -387,33 +653,34 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
       const left = running();
       // A signal sent to the process and to its group (timeout(1), some supervisors) arrives twice.
       if (left.length === 0 || Date.now() - stoppingSince < REPEAT_SIGNAL_MS) return;
-      io.out(`[ensemble] ${sig} again: killing node${left.length > 1 ? 's' : ''} ${left.map((n) => n.id).join(', ')} (SIGKILL)`);
+      say.out(`[ensemble] ${sig} again: killing node${left.length > 1 ? 's' : ''} ${left.map((n) => n.id).join(', ')} (SIGKILL)`);
       killed = true;
       killAll();
       return;
     }
     stopping = true;
     stoppingSince = Date.now();
+    board.freeze();
     const left = running();
-    io.out(`[ensemble] ${sig}: stopping ${left.length === 0 ? 'nothing, no node is running' : `node${left.length > 1 ? 's' : ''} ${left.map((n) => n.id).join(', ')} (SIGTERM, then waiting for them to exit)`}`);
+    say.out(`[ensemble] ${sig}: stopping ${left.length === 0 ? 'nothing, no node is running' : `node${left.length > 1 ? 's' : ''} ${left.map((n) => n.id).join(', ')} (SIGTERM, then waiting for them to exit)`}`);
     for (const n of left) n.child?.kill('SIGTERM');
     const grace = setTimeout(() => {
       const stuck = running();
       if (stuck.length === 0) return;
-      io.err(`[ensemble] node${stuck.length > 1 ? 's' : ''} ${stuck.map((n) => n.id).join(', ')} did not exit within ${STOP_GRACE_MS / 1000} s of SIGTERM; killing (SIGKILL)`);
+      say.err(`[ensemble] node${stuck.length > 1 ? 's' : ''} ${stuck.map((n) => n.id).join(', ')} did not exit within ${STOP_GRACE_MS / 1000} s of SIGTERM; killing (SIGKILL)`);
       killed = true;
       killAll();
     }, STOP_GRACE_MS);
     void Promise.all(nodes.map((n) => n.exited)).then(() => {
       clearTimeout(grace);
-      io.out(killed ? '[ensemble] every node is gone (some had to be killed)' : '[ensemble] every node has stopped');
+      say.out(killed ? '[ensemble] every node is gone (some had to be killed)' : '[ensemble] every node has stopped');
       resolveDone(killed ? 1 : 0);
     });
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const s of signals) process.on(s, onSignal);
 
-  // ---- the summary, once every running node serves ----
+  // ---- the summary, once every running node serves; then the status table ----
   void (async () => {
     let nextNote = Date.now() + WAITING_NOTE_MS;
     while (!stopping) {
@@ -425,14 +692,36 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
       const pending = live.filter((n, i) => n.exit === null && !isMode(answers[i] ?? null));
       if (pending.length === 0 && running().length > 0) {
         const modes = new Map(live.map((n, i) => [n.id, modeOf(answers[i] ?? null)]));
-        printSummary(io, root, nodes, modes);
-        return;
+        printSummary(say, root, nodes, modes);
+        break;
       }
       if (Date.now() >= nextNote) {
         nextNote = Date.now() + WAITING_NOTE_MS;
-        io.out(`[ensemble] still waiting for node${pending.length > 1 ? 's' : ''} ${pending.map((n) => n.id).join(', ')} to serve (${running().length} of ${nodes.length} running; a quorum is ${Math.floor(nodes.length / 2) + 1})`);
+        say.out(`[ensemble] still waiting for node${pending.length > 1 ? 's' : ''} ${pending.map((n) => n.id).join(', ')} to serve (${running().length} of ${nodes.length} running; a quorum is ${Math.floor(nodes.length / 2) + 1})`);
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    if (!board.live) say.out(`[ensemble] status table: printed again whenever a node's mode or zxid changes`);
+    let last = '';
+    while (!stopping) {
+      const began = Date.now();
+      const answers = await Promise.all(
+        nodes.map((n) => (n.exit !== null ? Promise.resolve(null) : sendFourLetterWord(n.clientHost, n.clientPort, 'srvr', STATUS_EVERY_MS - 100))),
+      );
+      if (stopping) return;
+      const rows = nodes.map((n, i) => statusRow(n.id, `${n.clientHost}:${n.clientPort}`, n.exit === null ? null : `exited (${n.exit.signal ?? `exit code ${n.exit.code ?? '?'}`})`, answers[i] ?? null));
+      const time = new Date().toTimeString().slice(0, 8);
+      if (board.live) {
+        board.show([`Status at ${time}, every second; latency in ms (Ctrl-C stops the nodes):`, ...renderStatusTable(rows)]);
+      } else {
+        const sig = statusSignature(rows);
+        if (sig !== last) {
+          last = sig;
+          say.out(`[ensemble] status at ${time} (latency in ms):`);
+          for (const l of renderStatusTable(rows)) say.out(l);
+        }
+      }
+      await new Promise((r) => setTimeout(r, Math.max(0, STATUS_EVERY_MS - (Date.now() - began))).unref());
     }
   })();
 
@@ -470,16 +759,25 @@ function intOption(min: number, what: string): (v: string) => number {
   };
 }
 
-/** `zk-server ensemble [--nodes 3] [--dir ./zk-ensemble] [--base-ip 127.0.0.1] [--tick-time 2000]`. */
+/** `zk-server ensemble [--nodes 3] [--dir ./zk-ensemble] [--base-ip 127.0.0.1] [--tick-time 2000] [--one-address] [--node-logs auto]`. */
 export function registerEnsembleCommand(program: Command): void {
   program
     .command('ensemble')
-    .description("run a local ensemble in the foreground: the deployment guide's layout (nodeN/conf/zoo.cfg, nodeN/data/myid) with node N on its own loopback address (127.0.0.N) and the guide's ports 2181/2888/3888; Ctrl-C stops every node")
+    .description(
+      "run a local ensemble in the foreground: the deployment guide's layout (nodeN/conf/zoo.cfg, nodeN/data/myid) with node N on its own loopback address (127.0.0.N) and the guide's ports 2181/2888/3888 " +
+        '(or, where those addresses cannot be bound, as on macOS, all on 127.0.0.1 with ports 2181-2183, 2888-2890, 3888-3890); once all serve, a status table of every node, refreshed every second; Ctrl-C stops every node',
+    )
     .option('--nodes <n>', 'number of nodes', intOption(1, 'a node count'), 3)
     .option('--dir <dir>', 'where the nodes keep their config and data (reused when it exists)', './zk-ensemble')
     .option('--base-ip <ip>', 'the address of node 1; node N gets base-ip + N - 1', '127.0.0.1')
     .option('--tick-time <ms>', 'tickTime in a new zoo.cfg', intOption(1, 'milliseconds'), 2000)
-    .action(async (o: { nodes: number; dir: string; baseIp: string; tickTime: number }) => {
-      process.exitCode = await runLocalEnsemble({ nodes: o.nodes, dir: o.dir, baseIp: o.baseIp, tickTimeMs: o.tickTime });
+    .option('--one-address', 'every node on --base-ip, node N on ports 2181/2888/3888 + N - 1 (the fallback when the other addresses cannot be bound)', false)
+    .addOption(
+      new Option('--node-logs <where>', "the nodes' output: console (here, each line prefixed [node N]), files (nodeN/logs/zookeeper.out), auto (files when stdout is a terminal, where the status table is redrawn in place)")
+        .choices(['auto', 'console', 'files'])
+        .default('auto'),
+    )
+    .action(async (o: { nodes: number; dir: string; baseIp: string; tickTime: number; oneAddress: boolean; nodeLogs: NodeLogs }) => {
+      process.exitCode = await runLocalEnsemble({ nodes: o.nodes, dir: o.dir, baseIp: o.baseIp, tickTimeMs: o.tickTime, oneAddress: o.oneAddress, nodeLogs: o.nodeLogs });
     });
 }

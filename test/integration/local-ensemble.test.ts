@@ -1,19 +1,27 @@
 /**
- * `zk-server ensemble`: a local ensemble in one command.
+ * `zk-server ensemble` and `npm start`: a local ensemble in one command.
  *
- * The command runs in its own process group (spawned detached) on 127.0.0.21-23, so as
- * not to clash with the ensemble tests' 127.0.0.1-5; its nodes are its children, in that
- * group. Cleanup SIGKILLs the group (by its id, which this file started) and removes the
+ * The command runs in its own process group (spawned detached) on 127.0.0.21-23 (the
+ * npm start test on 127.0.0.24-26), so as not to clash with the ensemble tests'
+ * 127.0.0.1-5; its nodes are its children, in that group. Cleanup SIGKILLs the group (by its id, which this file started) and removes the
  * temp dir. Every wait is for an event (an output line, an exit, an answer), bounded by
  * a deadline.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import {
+  firstUnbindableAddress,
+  parseSrvrAnswer,
+  planLayout,
+  renderStatusTable,
+  statusRow,
+  statusSignature,
+} from '../../src/cli/local-ensemble.js';
 import { fourLetterWord, parseSrvr, ZkClient } from './ensemble-helpers.js';
 import { REPO_ROOT, within } from './helpers.js';
 
@@ -49,8 +57,9 @@ class EnsembleRun {
   #waiters: Array<{ re: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
   readonly child: ChildProcess;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/zk-server.js'), 'ensemble', ...args], {
+  /** `zk-server ensemble <args>`, or, with `argv`, `node <argv>` (the npm start entry point). */
+  constructor(args: string[], argv: string[] = [path.join(REPO_ROOT, 'bin/zk-server.js'), 'ensemble', ...args]) {
+    this.child = spawn(process.execPath, argv, {
       cwd: REPO_ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -219,6 +228,12 @@ describe('zk-server ensemble', () => {
         `the report of node ${victim}'s death`,
       );
       assert.equal(isAlive(run.pid), true, 'the command keeps running');
+      // The status table is printed again (a mode changed), the dead node shown as down.
+      await run.waitFor(
+        new RegExp(`^  ${victim} +${HOSTS[victim - 1]!.replace(/\./g, '\\.')}:2181 +down +exited \\(SIGKILL\\)$`),
+        `a status table showing node ${victim} down`,
+        5000,
+      );
       const others = HOSTS.filter((_, i) => i !== victim - 1);
       const after = await srvrModes(others);
       assert.equal(after.filter((m) => m === 'leader').length, 1, `the two others still serve: ${after}`);
@@ -228,9 +243,12 @@ describe('zk-server ensemble', () => {
     });
 
     // ---- second run: the same dir, reused ----
-    const again = new EnsembleRun(args);
+    // This time the nodes' output goes to files (the choice on a terminal).
+    const again = new EnsembleRun([...args, '--node-logs', 'files']);
+    const outFiles = HOSTS.map((_, i) => path.join(dir, `node${i + 1}`, 'logs', 'zookeeper.out'));
     await withRun(t, again, async () => {
       const { pids } = await startAndAwaitSummary(again);
+      assert.ok(again.lines.includes(`[ensemble] the nodes' output goes to ${outFiles.join(', ')}; follow it with: tail -f ${path.join(dir, 'node*', 'logs', 'zookeeper.out')}`), again.ownLines().join('\n'));
       for (let id = 1; id <= 3; id++) {
         assert.ok(again.lines.includes(`[ensemble] node ${id}: reusing ${path.join(dir, `node${id}`)} (its zoo.cfg, myid and data)`), again.ownLines().join('\n'));
       }
@@ -245,6 +263,12 @@ describe('zk-server ensemble', () => {
         await c.close();
       }
       await stopAndCheck(again, pids.values());
+      assert.deepEqual(again.lines.filter((l) => /^(\(stderr\) )?\[node \d\] /.test(l)), [], 'no node output on ours');
+      for (let id = 1; id <= 3; id++) {
+        const text = readFileSync(outFiles[id - 1]!, 'utf8');
+        assert.match(text, new RegExp(`^==== \\S+ zk-server ensemble: .* start-foreground ${path.join(dir, `node${id}`, 'conf', 'zoo.cfg').replace(/[.]/g, '\\.')} ====$`, 'm'));
+        assert.match(text, new RegExp(`Starting quorum peer, myid=${id}`), `node ${id}'s log in its zookeeper.out`);
+      }
     });
   });
 
@@ -268,5 +292,196 @@ describe('zk-server ensemble', () => {
       assert.ok(problem.includes(`pid ${process.pid})`) || problem.includes('find the holder with'), problem);
       assert.equal(run.lines.filter((l) => /^\[ensemble\] node \d: pid /.test(l)).length, 0, 'no node was started');
     });
+  });
+});
+
+// ---- npm start ---------------------------------------------------------------------------------
+
+const START_BASE_IP = '127.0.0.24';
+const START_HOSTS = ['127.0.0.24', '127.0.0.25', '127.0.0.26'];
+
+/** package.json's start script, as `<build step> && node <argv...>`. */
+function startScript(): { build: string; argv: string[] } {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const m = /^(node tools\/ensure-built\.mjs) && node (.+)$/.exec(pkg.scripts['start'] ?? '');
+  assert.ok(m !== null, `npm start is "node tools/ensure-built.mjs && node ...": ${pkg.scripts['start']}`);
+  return { build: m[1]!, argv: m[2]!.split(/\s+/) };
+}
+
+/** The status tables printed so far: per table, every node's row split in cells. */
+function statusTables(lines: string[]): Array<Map<number, string[]>> {
+  const tables: Array<Map<number, string[]>> = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\[ensemble\] status at \d\d:\d\d:\d\d \(latency in ms\):$/.test(lines[i]!)) continue;
+    assert.match(lines[i + 1] ?? '', /^  id +address +mode +zxid +conns +outst +latency min\/avg\/max$/);
+    const rows = new Map<number, string[]>();
+    for (let j = i + 2; j < lines.length && /^  \d+ /.test(lines[j]!); j++) {
+      const cells = lines[j]!.trim().split(/\s+/);
+      rows.set(Number(cells[0]), cells);
+    }
+    tables.push(rows);
+  }
+  return tables;
+}
+
+function runNode(args: string[], timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { cwd: REPO_ROOT, timeout: timeoutMs }, (e, stdout, stderr) => {
+      resolve({ code: e === null ? 0 : typeof e.code === 'number' ? e.code : null, stdout, stderr });
+    });
+  });
+}
+
+describe('npm start', () => {
+  it("runs package.json's start entry point as a new user would: the table shows one leader and two followers, and Ctrl-C leaves no process behind", async (t) => {
+    const { argv } = startScript();
+    // What a new user gets: a 3-node ensemble with data under ./data, at the defaults otherwise.
+    assert.deepEqual(argv, ['bin/zk-server.js', 'ensemble', '--dir', './data'], 'the start script runs zk-server ensemble on ./data');
+    const dir = mkdtempSync(path.join(tmpdir(), 'zk-ts-npm-start-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // Only the address and the directory differ (a later --dir wins, as with `npm start -- --dir ...`).
+    const run = new EnsembleRun([], [...argv, '--dir', dir, '--base-ip', START_BASE_IP]);
+    await withRun(t, run, async () => {
+      const started = Date.now();
+      await run.waitFor(/^ZooKeeper ensemble is up: 3 nodes in /, 'the summary', 15_000);
+      const connect = await run.waitFor(/^Connect: +zkCli\.sh -server (\S+)$/, 'the connect line');
+      assert.equal(connect[1], START_HOSTS.map((h) => `${h}:2181`).join(','));
+      await run.waitFor(/^  3 +127\.0\.0\.26:2181 /, 'the status table (its last row)', 5000);
+      assert.ok(run.lines.includes('[ensemble] status table: printed again whenever a node\'s mode or zxid changes'), run.ownLines().join('\n'));
+      const table = statusTables(run.lines).at(-1)!;
+      const modes = [...table.values()].map((cells) => cells[2]);
+      assert.equal(modes.filter((m) => m === 'leader').length, 1, `one leader: ${run.tail(8)}`);
+      assert.equal(modes.filter((m) => m === 'follower').length, 2, `two followers: ${run.tail(8)}`);
+      for (let id = 1; id <= 3; id++) {
+        const cells = table.get(id)!;
+        assert.equal(cells[1], `${START_HOSTS[id - 1]}:2181`);
+        assert.match(cells[3]!, /^0x[0-9a-f]+$/, 'zxid');
+        assert.match(cells[4]!, /^\d+$/, 'connections');
+        assert.match(cells[5]!, /^\d+$/, 'outstanding');
+        assert.match(cells[6]!, /^[\d.]+\/[\d.]+\/[\d.]+$/, 'latency min/avg/max');
+        // Not a terminal: the nodes' output comes through here, prefixed.
+        assert.ok(run.lines.some((l) => l.startsWith(`[node ${id}] `)), `node ${id}'s output, prefixed`);
+      }
+      t.diagnostic(`one leader and two followers in the table ${Date.now() - started} ms after the start`);
+      for (let id = 1; id <= 3; id++) {
+        const cfg = readFileSync(path.join(dir, `node${id}`, 'conf', 'zoo.cfg'), 'utf8');
+        assert.ok(cfg.split('\n').includes('tickTime=2000'), 'the default tickTime');
+      }
+
+      // A write changes the zxids: the table is printed again, once.
+      const before = statusTables(run.lines).length;
+      const c = await ZkClient.connect(START_HOSTS[0]!);
+      try {
+        await c.create('/npm-start', Buffer.from('x'));
+      } finally {
+        await c.close();
+      }
+      await within(5000, 'a new table after a write', (async () => {
+        while (statusTables(run.lines).length === before) await new Promise((r) => setTimeout(r, 100));
+      })());
+
+      // Ctrl-C: the terminal sends SIGINT to the whole foreground process group.
+      const pids = [...run.lines.join('\n').matchAll(/^\[ensemble\] node \d: pid (\d+), /gm)].map((m) => Number(m[1]));
+      assert.equal(pids.length, 3, 'three node pids');
+      process.kill(-run.pid, 'SIGINT');
+      const exit = await within(15_000, 'npm start to exit after Ctrl-C', run.exited);
+      assert.deepEqual(exit, { code: 0, signal: null }, run.tail());
+      assert.ok(run.lines.includes('[ensemble] every node has stopped'), run.tail());
+      for (const pid of pids) assert.equal(isAlive(pid), false, `node pid ${pid} is gone`);
+      assert.throws(() => process.kill(-run.pid, 0), { code: 'ESRCH' }, 'nothing is left in the process group');
+    });
+  });
+
+  it('tools/ensure-built.mjs builds only when dist/ is missing or older than src/', async (t) => {
+    const root = mkdtempSync(path.join(tmpdir(), 'zk-ts-ensure-built-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const script = path.join(REPO_ROOT, 'tools', 'ensure-built.mjs');
+    const check = async (): Promise<string> => {
+      const r = await runNode([script, '--check', '--root', root]);
+      return `${r.code}: ${r.stdout.trim()}`;
+    };
+    const touch = (rel: string, text: string, secondsAgo: number): void => {
+      mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      writeFileSync(path.join(root, rel), text);
+      const at = Date.now() / 1000 - secondsAgo;
+      utimesSync(path.join(root, rel), at, at);
+    };
+    touch('src/cli/zk-server.ts', '', 100);
+    touch('src/jute/records.gen.ts', '', 100);
+    touch('schema/zookeeper.jute', '', 200);
+    touch('tools/jutegen/jutegen.mjs', '', 200);
+    touch('tsconfig.json', '{}', 200);
+    assert.equal(await check(), '1: a build is needed: dist/ is missing');
+    touch('dist/src/cli/zk-server.js', '', 50);
+    assert.equal(await check(), '1: a build is needed: dist/src/jute/records.gen.js is missing');
+    touch('dist/src/jute/records.gen.js', '', 50);
+    assert.equal(await check(), '0: dist/ is up to date');
+    touch('src/cli/zk-server.ts', '', 10);
+    assert.equal(await check(), '1: a build is needed: src/cli/zk-server.ts changed since the last build');
+    touch('dist/src/cli/zk-server.js', '', 5);
+    touch('dist/src/jute/records.gen.js', '', 5);
+    assert.equal(await check(), '0: dist/ is up to date');
+    touch('schema/zookeeper.jute', '', 1);
+    assert.equal(await check(), '1: a build is needed: schema/zookeeper.jute is newer than src/jute/records.gen.ts');
+    // Without TypeScript in node_modules it says to run npm install rather than fail in tsc.
+    const r = await runNode([script, '--root', root]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /schema\/zookeeper\.jute is newer than src\/jute\/records\.gen\.ts, and node_modules\/ has no TypeScript to build with; run `npm install` first/);
+  });
+
+  it('falls back to one address with ports 2181-2183, 2888-2890, 3888-3890 where the other addresses cannot be bound', async () => {
+    // Linux has all of 127/8 on lo; the documentation ranges are nobody's, unless this machine has one.
+    assert.equal(await firstUnbindableAddress(START_BASE_IP, 3), null);
+    const local = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address)));
+    const base = ['198.51.100.1', '203.0.113.1', '192.0.2.101'].find((b) => [1, 2].every((i) => !local.has(b.replace(/\d+$/, (d) => String(Number(d) + i)))));
+    assert.ok(base !== undefined);
+    assert.deepEqual(await firstUnbindableAddress(base, 3), { host: base.replace(/1$/, '2'), code: 'EADDRNOTAVAIL' });
+    const layout = planLayout({ nodes: 3, dir: '/tmp/x', baseIp: '127.0.0.1', tickTimeMs: 2000, oneAddress: true });
+    assert.deepEqual(layout.map((n) => [n.host, n.clientPort, n.quorumPort, n.electionPort]), [
+      ['127.0.0.1', 2181, 2888, 3888],
+      ['127.0.0.1', 2182, 2889, 3889],
+      ['127.0.0.1', 2183, 2890, 3890],
+    ]);
+    const cfg = layout[1]!.cfgText.split('\n');
+    for (const line of ['clientPort=2182', 'clientPortAddress=127.0.0.1', 'server.1=127.0.0.1:2888:3888', 'server.2=127.0.0.1:2889:3889', 'server.3=127.0.0.1:2890:3890']) {
+      assert.ok(cfg.includes(line), `node2's zoo.cfg has ${line}`);
+    }
+    const guide = planLayout({ nodes: 3, dir: '/tmp/x', baseIp: '127.0.0.1', tickTimeMs: 2000 });
+    assert.deepEqual(guide.map((n) => [n.host, n.clientPort, n.quorumPort, n.electionPort]), [
+      ['127.0.0.1', 2181, 2888, 3888],
+      ['127.0.0.2', 2181, 2888, 3888],
+      ['127.0.0.3', 2181, 2888, 3888],
+    ]);
+  });
+
+  it('status table: rows from srvr, down nodes, reprinted on a mode or zxid change only', () => {
+    const srvr = (mode: string, zxid: string, conns = 1): string =>
+      `Zookeeper version: 3.8.0\nLatency min/avg/max: 0/0.5000/3\nReceived: 10\nSent: 9\nConnections: ${conns}\nOutstanding: 0\nZxid: ${zxid}\nMode: ${mode}\nNode count: 5\n`;
+    assert.deepEqual(parseSrvrAnswer(srvr('leader', '0x100000002')), {
+      mode: 'leader',
+      zxid: '0x100000002',
+      connections: 1,
+      outstanding: 0,
+      latency: { min: 0, avg: 0.5, max: 3 },
+    });
+    const rows = [
+      statusRow(1, '127.0.0.1:2181', null, srvr('follower', '0x100000002')),
+      statusRow(2, '127.0.0.2:2181', null, srvr('leader', '0x100000002', 12)),
+      statusRow(3, '127.0.0.3:2181', 'exited (exit code 1)', null),
+    ];
+    assert.deepEqual(renderStatusTable(rows), [
+      '  id  address         mode      zxid         conns  outst  latency min/avg/max',
+      '  1   127.0.0.1:2181  follower  0x100000002      1      0  0/0.5/3',
+      '  2   127.0.0.2:2181  leader    0x100000002     12      0  0/0.5/3',
+      '  3   127.0.0.3:2181  down      exited (exit code 1)',
+    ]);
+    assert.equal(statusRow(1, 'a', null, null).mode, 'down');
+    assert.equal(statusRow(1, 'a', null, null).note, 'running, but no answer to srvr');
+    assert.equal(statusRow(1, 'a', null, 'This ZooKeeper instance is not currently serving requests\n').mode, 'not-serving');
+    // Connections and latency move all the time; only modes and zxids reprint the table.
+    const again = [statusRow(1, '127.0.0.1:2181', null, srvr('follower', '0x100000002', 7)), rows[1]!, rows[2]!];
+    assert.equal(statusSignature(again), statusSignature(rows));
+    const written = [statusRow(1, '127.0.0.1:2181', null, srvr('follower', '0x100000003')), rows[1]!, rows[2]!];
+    assert.notEqual(statusSignature(written), statusSignature(rows));
   });
 });
