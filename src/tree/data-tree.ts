@@ -498,7 +498,17 @@ export class DataTree {
     this.#containers.clear();
     this.#ttls.clear();
     this.#loadRoot = null;
+    this.#loadPrevPath = null;
+    this.#loadPrevNode = null;
+    this.#loadPrevParentPath = null;
+    this.#loadPrevParent = null;
   }
+
+  /** The last node loaded and its parent (see loadSnapshotNode). */
+  #loadPrevPath: string | null = null;
+  #loadPrevNode: DataNode | null = null;
+  #loadPrevParentPath: string | null = null;
+  #loadPrevParent: DataNode | null = null;
 
   /**
    * One node of a snapshot, as the loop of DataTree.deserialize: counted in the ACL cache
@@ -517,13 +527,22 @@ export class DataTree {
       return;
     }
     const parentPath = path.substring(0, lastSlash);
-    const parent = this.#nodes.get(parentPath);
+    // Snapshots list nodes depth first: the parent is nearly always the previous node or
+    // the previous node's parent, so two string compares save a lookup in a map of 1M.
+    let parent: DataNode | undefined;
+    if (parentPath === this.#loadPrevPath) parent = this.#loadPrevNode!;
+    else if (parentPath === this.#loadPrevParentPath) parent = this.#loadPrevParent!;
+    else parent = this.#nodes.get(parentPath);
     if (parent === undefined) {
       this.#nodes.delete(path);
       this.#aclCache.removeUsage(node.acl);
       throw new SnapshotTreeError(`Invalid Datatree, unable to find parent ${parentPath} of path ${path}`);
     }
     parent.addChild(path.substring(lastSlash + 1));
+    this.#loadPrevPath = path;
+    this.#loadPrevNode = node;
+    this.#loadPrevParentPath = parentPath;
+    this.#loadPrevParent = parent;
     const owner = node.stat.ephemeralOwner;
     const kind = ephemeralKindOf(owner, this.#options);
     if (kind === 'CONTAINER') {

@@ -102,17 +102,23 @@ export class JavaStringSet implements Iterable<string> {
 
   /** Add `s`; false if it was already a member (as HashSet.add). */
   add(s: string): boolean {
-    if (this.#members.has(s)) return false;
-    if (this.#capacity === 0) this.#capacity = this.#initialCapacity;
-    if (this.#capacity < MIN_TREEIFY_CAPACITY) {
+    const members = this.#members;
+    if (this.#capacity >= MIN_TREEIFY_CAPACITY) {
+      // The common case of a large set: one hash lookup, not two.
+      const before = members.size;
+      members.add(s);
+      if (members.size === before) return false;
+    } else {
+      if (members.has(s)) return false;
+      if (this.#capacity === 0) this.#capacity = this.#initialCapacity;
       // Appending a 9th node to a chain treeifies it, which below capacity 64 means a resize.
       const bucket = bucketOf(s, this.#capacity);
       let chain = 0;
-      for (const m of this.#members) if (bucketOf(m, this.#capacity) === bucket) chain++;
+      for (const m of members) if (bucketOf(m, this.#capacity) === bucket) chain++;
       if (chain >= TREEIFY_THRESHOLD) this.#capacity *= 2;
+      members.add(s);
     }
-    this.#members.add(s);
-    if (this.#members.size > (this.#capacity * 3) / 4) this.#capacity *= 2;
+    if (members.size > (this.#capacity * 3) / 4) this.#capacity *= 2;
     return true;
   }
 
