@@ -15,6 +15,7 @@
  * core and go out together in the next (group commit).
  */
 import { rm } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { zxidEpoch, zxidToHex } from '../util/zxid.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './log.js';
@@ -347,13 +348,15 @@ export class QuorumPeer {
       limits: this.#limits,
     });
     const component = observer ? 'Observer' : 'Follower';
+    const me = this.#cfg.servers.get(this.myId)!;
     const client = new QuorumClient({
       host: spec.host,
       port: spec.quorumPort,
       connectTimeoutMs: Math.max(1000, this.#settings.tickTimeMs * this.#limits.syncLimit),
       retryForMs: this.#settings.tickTimeMs * this.#limits.initLimit,
       maxPacketDataBytes: 2 * this.#settings.juteMaxBufferBytes,
-      snapshotConsumer: () => snapshotStreamConsumer({ extendedTypesEnabled: this.#settings.extendedTypesEnabled }),
+      snapshotConsumer: (snap) => snapshotStreamConsumer({ extendedTypesEnabled: this.#settings.extendedTypesEnabled }, { zxid: snap.zxid }),
+      ...(isIP(me.host) !== 0 ? { localAddress: me.host } : {}),
       log: { info: (m) => this.#log.info(component, m), warn: (m) => this.#log.warn(component, m) },
     });
     this.#leaderClient = client;

@@ -303,7 +303,9 @@ export class ElectionConnectionManager {
     }
     this.#connecting.add(sid);
     this.#debug(`Opening channel to server ${sid}`);
-    const socket = net.connect({ host: address.host, port: address.port });
+    // From our own election address, so that firewall rules can tell nodes apart on one machine.
+    const localAddress = this.#opts.myElectionAddress.host;
+    const socket = net.connect({ host: address.host, port: address.port, ...(isUnicastIp(localAddress) ? { localAddress } : {}) });
     this.#track(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true);
@@ -533,4 +535,9 @@ export class ElectionConnectionManager {
   #debug(m: string): void {
     this.#opts.log.debug?.(m);
   }
+}
+
+/** An IP literal we can bind a socket to (not a hostname, not a wildcard). */
+function isUnicastIp(host: string): boolean {
+  return net.isIP(host) !== 0 && host !== '0.0.0.0' && host !== '::';
 }

@@ -377,6 +377,8 @@ export interface QuorumClientOptions {
   readonly maxTries?: number;
   readonly maxPacketDataBytes?: number;
   readonly backlogWarnBytes?: number;
+  /** Bind the outgoing connection to this local address (our own server.N host), so that firewall rules can tell nodes apart on one machine. */
+  readonly localAddress?: string;
   /** Makes the reader of the snapshot stream that follows a SNAP (given that SNAP). */
   readonly snapshotConsumer: (snap: QuorumPacket) => StreamConsumer;
   readonly log: QuorumLinkLog;
@@ -474,8 +476,8 @@ export class QuorumClient {
       this.#giveUp(tries, `connectToLeader exceeded on retries; the last attempt failed with: ${this.#lastError}`);
       return;
     }
-    const { host, port } = this.#opts;
-    const socket = net.connect({ host, port });
+    const { host, port, localAddress } = this.#opts;
+    const socket = net.connect({ host, port, ...(localAddress !== undefined ? { localAddress } : {}) });
     this.#attempt = socket;
     const timeoutMs = Math.min(this.#opts.connectTimeoutMs, remaining);
     const timeout = setTimeout(() => socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
