@@ -413,7 +413,7 @@ export class SessionCore {
   }
 
   transportData(connection: number, chunk: Buffer, nowMs: number): void {
-    if (connection !== this.#connection || (this.#phase !== 'handshaking' && this.#phase !== 'connected')) return;
+    if (!this.#receiving(connection)) return;
     this.#lastHeardMs = nowMs;
     const decoder = this.#decoder!;
     try {
@@ -422,13 +422,18 @@ export class SessionCore {
         if (this.#phase === 'handshaking') this.#onConnectResponse(frame, nowMs);
         else this.#onReply(frame, nowMs);
         // A frame may have ended this connection (expiry, auth failure, close).
-        if (connection !== this.#connection || this.#phase === 'idle' || this.#phase === 'waiting') return;
+        if (!this.#receiving(connection)) return;
       }
     } catch (e) {
       if (!(e instanceof ProtocolError || e instanceof DecodeError || e instanceof FrameTooLargeError)) throw e;
-      if (connection !== this.#connection || this.#phase === 'idle' || this.#phase === 'waiting') return;
+      if (!this.#receiving(connection)) return;
       this.#connectionLost(nowMs, e.message);
     }
+  }
+
+  /** Whether `connection` is the current one and reads replies (handshake done or under way). */
+  #receiving(connection: number): boolean {
+    return connection === this.#connection && (this.#phase === 'handshaking' || this.#phase === 'connected');
   }
 
   transportClosed(connection: number, nowMs: number, reason = 'the server closed the connection'): void {
