@@ -35,12 +35,13 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, parseProperties, resolveConfigPath, type ServerConfig } from '../server/config.js';
-import { sendFourLetterWord, statusTarget } from './status.js';
+import { statusTarget } from './status.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -157,6 +158,36 @@ function readPidFile(file: string): PidFile {
   return { kind: 'pid', pid: Number(t) };
 }
 
+/**
+ * Whether something accepts TCP connections on host:port. Once connected it sends `ruok`
+ * and reads to the end (bounded), so a ZooKeeper server sees a four-letter word rather
+ * than a connection dropped unannounced; the answer does not matter (ruok may be off
+ * the whitelist), the accepted connection does.
+ */
+function accepts(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let connected = false;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(connected);
+    };
+    const sock = net.connect({ host, port });
+    const timer = setTimeout(finish, timeoutMs);
+    sock.on('connect', () => {
+      connected = true;
+      sock.end('ruok');
+    });
+    sock.on('data', () => undefined);
+    sock.on('end', finish);
+    sock.on('close', finish);
+    sock.on('error', finish);
+  });
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -260,7 +291,7 @@ export async function start(arg: string | undefined, opts: LifecycleOptions = {}
   const target = statusTarget(cfg, cfgText);
   const where = 'error' in target ? null : target;
   // A client port another process already holds: our server cannot bind it, so an answer there proves nothing.
-  const heldBefore = where !== null && (await sendFourLetterWord(where.host, where.port, 'ruok', 1000)) !== null;
+  const heldBefore = where !== null && (await accepts(where.host, where.port, 1000));
 
   const bin = path.join(packageRoot(), 'bin', 'zk-server.js');
   const childEnv: NodeJS.ProcessEnv = {};
@@ -322,7 +353,7 @@ export async function start(arg: string | undefined, opts: LifecycleOptions = {}
         io.out('STARTED\n');
         return 0;
       }
-    } else if (!heldBefore && (await sendFourLetterWord(where.host, where.port, 'ruok', 2000)) !== null && exit === null) {
+    } else if (!heldBefore && (await accepts(where.host, where.port, 2000)) && exit === null) {
       io.out('STARTED\n');
       return 0;
     }
