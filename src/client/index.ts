@@ -4,6 +4,7 @@
  */
 export { ZooKeeper, Transaction, SESSION_TIMEOUT_MS_DEFAULT, type ZooKeeperOptions, type ZooKeeperEvents, type WatchOption } from './zookeeper.js';
 export { WatchQueue, type WatchQueueOptions } from './watch-queue.js';
+export type { WatchLists, WatchKind } from './watch-manager.js';
 export {
   SessionCore,
   SET_WATCHES_MAX_LENGTH,

@@ -59,6 +59,7 @@ import {
 import { SessionCore, type Completion, type CoreOutput } from './session-core.js';
 import { Ids, type ACL, type AddWatchMode, type AuthInfo, type ClientInfo, type HostAddress, type SessionState, type Stat, type WatchedEvent, type Watcher, type WatcherType } from './types.js';
 import { WatchQueue } from './watch-queue.js';
+import type { WatchLists } from './watch-manager.js';
 
 export const SESSION_TIMEOUT_MS_DEFAULT = 30_000;
 /** How long an isro probe of a read-only session may take (Java's socket timeout: 1 s). */
@@ -210,6 +211,11 @@ export class ZooKeeper {
   /** Requests sent and not yet answered, and requests waiting to be sent. */
   get pendingRequests(): { outstanding: number; queued: number } {
     return { outstanding: this.#core.outstandingRequests, queued: this.#core.queuedRequests };
+  }
+
+  /** The paths this client holds watches on, by kind (client paths). */
+  watchLists(): WatchLists {
+    return this.#core.watchLists();
   }
 
   on<K extends keyof ZooKeeperEvents>(name: K, listener: (...args: ZooKeeperEvents[K]) => void): this {
