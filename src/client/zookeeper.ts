@@ -208,6 +208,11 @@ export class ZooKeeper {
     return (s === 'SyncConnected' || s === 'ConnectedReadOnly') && host !== null ? formatHost(host) : null;
   }
 
+  /** Why the last connection ended ('' if none has). */
+  get lastDisconnectReason(): string {
+    return this.#core.disconnectReason;
+  }
+
   /** Requests sent and not yet answered, and requests waiting to be sent. */
   get pendingRequests(): { outstanding: number; queued: number } {
     return { outstanding: this.#core.outstandingRequests, queued: this.#core.queuedRequests };
