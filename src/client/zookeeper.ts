@@ -414,7 +414,15 @@ export class ZooKeeper {
     const queue: WatchQueue = new WatchQueue({
       onReturn: () => {
         if (this.state === 'Closed' || this.state === 'Expired' || this.state === 'AuthFailed') return;
-        this.removeWatches(path, queue.watcher, 'any', true).catch(() => undefined);
+        // Removing one watcher only checks the server's watch (checkWatches); once no
+        // watcher of this client is left on the path, remove the server's watch too.
+        this.removeWatches(path, queue.watcher, 'any', true)
+          .then(() => {
+            const lists = this.watchLists();
+            if (Object.values(lists).some((paths: string[]) => paths.includes(path))) return undefined;
+            return this.#call(() => ({ ...removeWatchesSpec(this.#core.chroot, path, null, 'any', true), unwatch: undefined }));
+          })
+          .catch(() => undefined);
       },
     });
     await this.addWatch(path, mode, queue.watcher);
@@ -435,8 +443,9 @@ export class ZooKeeper {
 
   /** The default watcher: the user's, and the 'event' listeners. */
   readonly #defaultWatcher: Watcher = (event) => {
-    this.#emitter.emit('event', event);
-    this.#userWatcher?.(event);
+    guard(() => this.#emitter.emit('event', event));
+    const user = this.#userWatcher;
+    if (user !== undefined) guard(() => user(event));
   };
 
   #watcherOf(watch: boolean | Watcher | undefined): Watcher | null {
@@ -520,19 +529,11 @@ export class ZooKeeper {
         o.done(o.completion);
         return;
       case 'event':
-        for (const watcher of o.watchers) {
-          try {
-            watcher(o.event);
-          } catch (e) {
-            setImmediate(() => {
-              throw e;
-            });
-          }
-        }
+        for (const watcher of o.watchers) guard(() => watcher(o.event));
         return;
       case 'state':
-        this.#emitter.emit('state', o.state, o.previous);
         if (o.state === 'Closed' || o.state === 'Expired' || o.state === 'AuthFailed') this.#release();
+        guard(() => this.#emitter.emit('state', o.state, o.previous));
         return;
     }
   }
@@ -620,6 +621,21 @@ export class ZooKeeper {
     this.#socket = null;
     for (const p of this.#probes) p.destroy();
     this.#probes.clear();
+  }
+}
+
+/**
+ * Run user code (a watcher, a listener) without letting it disturb the client: what it
+ * throws is rethrown on a later turn, where it reaches 'uncaughtException' as an
+ * EventEmitter listener's error would.
+ */
+function guard(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    setImmediate(() => {
+      throw e;
+    });
   }
 }
 

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CreateMode, WatchQueue, ZooKeeper, type SessionState, type WatchedEvent } from '../../src/client/index.js';
 import { CLIENT_PORT, nodeHost, withEnsemble, type Ensemble } from '../integration/ensemble-helpers.js';
+import { guideExample } from './guide-example.js';
 
 const ENSEMBLE = { nodes: 3, extraCfg: ['maxSessionTimeout=30000', '4lw.commands.whitelist=*'] };
 
@@ -181,6 +182,16 @@ describe('client failover on a 3-node ensemble', () => {
         await zk.close();
         await observer.close();
       }
+    }),
+  );
+
+  it("the guide's §7.3 example with the ensemble's connect string", { timeout: 120_000 }, (t) =>
+    withEnsemble(t, ENSEMBLE, async (ens) => {
+      await ens.startAll();
+      await ens.waitForQuorum();
+      const lines: string[] = [];
+      await guideExample(ens.ids.map(hostPort).join(','), (l) => lines.push(l));
+      assert.deepEqual(lines, ['连接状态变化: SyncConnected', '读取到的数据: TypeScript客户端测试数据', '连接状态变化: Closed']);
     }),
   );
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RequestTimeoutException, ZooKeeper, type SessionState } from '../../src/client/index.js';
 import { startServerProcess, type ServerProcess } from '../integration/helpers.js';
+import { guideExample } from './guide-example.js';
 import { registerClientScenarios } from './scenarios.js';
 
 describe('client against our standalone server', () => {
@@ -54,6 +55,19 @@ describe('client against our standalone server', () => {
       await zk.delete('/c-paused');
     } finally {
       await zk.close();
+    }
+  });
+});
+
+describe("the guide's §7.3 example", () => {
+  test('runs against our standalone server and prints what the Java example prints', { timeout: 60_000 }, async () => {
+    const server = await startServerProcess();
+    try {
+      const lines: string[] = [];
+      await guideExample(`127.0.0.1:${server.port}`, (l) => lines.push(l));
+      assert.deepEqual(lines, ['连接状态变化: SyncConnected', '读取到的数据: TypeScript客户端测试数据', '连接状态变化: Closed']);
+    } finally {
+      await server.stop();
     }
   });
 });
