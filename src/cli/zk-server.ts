@@ -7,6 +7,8 @@ import { ConfigError, loadConfig, resolveConfigPath, type ServerConfig } from '.
 import { stdoutLogger, type Logger } from '../server/log.js';
 import { defaultSettings, type ServerSettings } from '../server/settings.js';
 import { ZooKeeperServer } from '../server/zk-server.js';
+import { TlsConfigError } from '../server/tls.js';
+import { SaslConfigError } from '../server/sasl-auth.js';
 import { QuorumPeer } from '../server/quorum-peer.js';
 import { storageOptions } from '../server/storage-options.js';
 import { restore, StorageError, type RestoredState } from '../storage/file-txn-snap-log.js';
@@ -28,6 +30,7 @@ export function settingsFromConfig(cfg: ServerConfig): ServerSettings {
     maxSessionTimeoutMs: cfg.maxSessionTimeoutMs,
     clientPort: cfg.clientPort ?? 2181,
     clientPortAddress: cfg.clientPortAddress,
+    ...(cfg.secureClientPort !== undefined ? { secureClientPort: cfg.secureClientPort, secureClientPortAddress: cfg.secureClientPortAddress } : {}),
     maxClientCnxns: cfg.maxClientCnxns,
     juteMaxBufferBytes: cfg.juteMaxBufferBytes,
     globalOutstandingLimit: cfg.globalOutstandingLimit,
@@ -106,6 +109,11 @@ async function startForeground(arg: string | undefined): Promise<void> {
     await server.start();
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
+    if (e instanceof TlsConfigError || e instanceof SaslConfigError) {
+      log.error('ZooKeeperServerMain', `Unable to start: ${err.message}`);
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
     if (err.code === 'EADDRINUSE') {
       log.error('ZooKeeperServerMain', `Unable to start: address ${cfg.clientPortAddress}:${cfg.clientPort} is already in use. Stop the process holding port ${cfg.clientPort} (ss -ltnp 'sport = :${cfg.clientPort}') or set another clientPort in zoo.cfg.`);
       process.exit(1);

@@ -113,9 +113,42 @@ function splitOnce(s: string, sep: string): [string, string | undefined] {
   return i === -1 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
 }
 
+/**
+ * SASLAuthenticationProvider: identities come from the sasl exchange, never from an
+ * addauth packet. A name is valid as KerberosName parses it: no '@', or name[/host]@realm.
+ */
+const saslProvider: AuthProvider = {
+  scheme: 'sasl',
+  authenticate: () => null,
+  isValid: (id) => !id.includes('@') || /^[^/@]*(\/[^/@]*)?@[^/@]*$/.test(id),
+  isAuthenticated: true,
+  matches: (id, aclExpr) => id === 'super' || id === aclExpr,
+  userName: (id) => id,
+};
+
+/**
+ * X509AuthenticationProvider: the identity is a verified TLS client certificate's subject
+ * (added when the connection is made, src/server/tls.ts), never from an addauth packet.
+ * A valid id is an RFC 2253 name: attribute=value pairs.
+ */
+const x509Provider: AuthProvider = {
+  scheme: 'x509',
+  authenticate: () => null,
+  isValid: (id) => id === '' || /^\s*[A-Za-z0-9.]+\s*=/.test(id),
+  isAuthenticated: true,
+  matches: (id, aclExpr) => id === aclExpr,
+  userName: (id) => id,
+};
+
+/**
+ * Deviation: ZooKeeper registers sasl and x509 only when authProvider.N names their
+ * classes; we always know them (an ACL naming them is valid without that line).
+ */
 const providers = new Map<string, AuthProvider>([
   ['digest', digestProvider],
   ['ip', ipProvider],
+  ['sasl', saslProvider],
+  ['x509', x509Provider],
 ]);
 
 export function authProvider(scheme: string): AuthProvider | undefined {

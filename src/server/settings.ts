@@ -21,6 +21,10 @@ export interface ServerSettings {
   maxSessionTimeoutMs: number;
   clientPort: number;
   clientPortAddress: string;
+  /** secureClientPort: the TLS client port (key material from the zookeeper.ssl.* properties). */
+  secureClientPort?: number;
+  /** secureClientPortAddress */
+  secureClientPortAddress?: string;
   maxClientCnxns: number;
   juteMaxBufferBytes: number;
   globalOutstandingLimit: number;

@@ -40,6 +40,8 @@ import { fourLetterWordNames, lastOpName, runFourLetterWord } from './four-lette
 import { BufferStats, ServerMetrics } from '../metrics/server-metrics.js';
 import type { PeerView } from './peer-view.js';
 import type { ServerSettings } from './settings.js';
+import { SaslAuth } from './sasl-auth.js';
+import { clientTlsConfig, createClientTlsServer, TlsConfigError, x509Identities } from './tls.js';
 
 /** Request.isValid: the request types a client may send (notification and check may not). */
 const VALID_REQUEST_TYPES: ReadonlySet<number> = new Set([
@@ -92,6 +94,8 @@ export class ServerCnxn implements RequestOrigin {
     private readonly server: ZooKeeperServer,
   ) {
     this.authInfo = [{ scheme: 'ip', id: conn.remoteAddress }];
+    // A verified TLS client certificate: its subject is an x509 identity (X509AuthenticationProvider).
+    this.authInfo.push(...x509Identities(conn.socket, { superUser: server.settings.properties.get('zookeeper.X509AuthenticationProvider.superUser') }));
   }
 
   get remoteAddress(): string {
@@ -204,6 +208,10 @@ export class ZooKeeperServer implements ClientHandler {
   /** Prepped requests waiting for the final stage, in arrival order. */
   readonly #queue: QueueItem[] = [];
   #listener: ClientListener | null = null;
+  /** secureClientPort (TLS), when configured. */
+  #secureListener: ClientListener | null = null;
+  /** SASL DIGEST-MD5 and authentication enforcement (set up by start()). */
+  #sasl: SaslAuth | null = null;
   #timer: NodeJS.Timeout | null = null;
   #containerTimer: NodeJS.Timeout | null = null;
   #inFlight = 0;
@@ -279,6 +287,14 @@ export class ZooKeeperServer implements ClientHandler {
     this.log.info('ZooKeeperServer', `tickTime set to ${s.tickTimeMs} ms`);
     this.log.info('ZooKeeperServer', `minSessionTimeout set to ${s.minSessionTimeoutMs} ms`);
     this.log.info('ZooKeeperServer', `maxSessionTimeout set to ${s.maxSessionTimeoutMs} ms`);
+    this.#sasl = new SaslAuth({ properties: s.properties, log: this.log, onAuthFailed: () => this.authFailedCount++ });
+    const tlsCfg = clientTlsConfig(s.properties);
+    const unified = (s.properties.get('zookeeper.client.portUnification') ?? '').trim().toLowerCase() === 'true';
+    if ((s.secureClientPort !== undefined || unified) && tlsCfg === null) {
+      throw new TlsConfigError(`${s.secureClientPort !== undefined ? `secureClientPort=${s.secureClientPort}` : 'client.portUnification=true'} needs a TLS key store: set ssl.keyStore.location (PEM or PKCS12) and ssl.keyStore.password, and ssl.trustStore.location for client certificates`);
+    }
+    const tlsFactory = (mode: 'tls' | 'unified') => (accept: (socket: import('node:net').Socket) => void) =>
+      createClientTlsServer({ cfg: tlsCfg!, mode, log: this.log, onHandshakeFailure: () => this.authFailedCount++ }, accept);
     this.#listener = new ClientListener(
       {
         host: s.clientPortAddress,
@@ -286,11 +302,21 @@ export class ZooKeeperServer implements ClientHandler {
         maxFrameBytes: s.juteMaxBufferBytes,
         maxClientCnxns: s.maxClientCnxns,
         fourLetterWords: fourLetterWordNames,
+        ...(unified ? { serverFactory: tlsFactory('unified') } : {}),
       },
       this,
     );
-    this.log.info('NIOServerCnxnFactory', `binding to port ${s.clientPortAddress}/${s.clientPortAddress}:${s.clientPort}`);
+    this.log.info(unified ? 'NettyServerCnxnFactory' : 'NIOServerCnxnFactory', `binding to port ${s.clientPortAddress}/${s.clientPortAddress}:${s.clientPort}${unified ? ' (TLS and plaintext: client.portUnification=true)' : ''}`);
     await this.#listener.listen();
+    if (s.secureClientPort !== undefined) {
+      const host = s.secureClientPortAddress ?? s.clientPortAddress;
+      this.#secureListener = new ClientListener(
+        { host, port: s.secureClientPort, maxFrameBytes: s.juteMaxBufferBytes, maxClientCnxns: s.maxClientCnxns, fourLetterWords: fourLetterWordNames, serverFactory: tlsFactory('tls') },
+        this,
+      );
+      this.log.info('NettyServerCnxnFactory', `binding to port ${host}/${host}:${s.secureClientPort} (TLS, ssl.clientAuth=${tlsCfg!.clientAuth})`);
+      await this.#secureListener.listen();
+    }
     this.#running = true;
     if (this.#snapshotPending) {
       // The snapshot of what recovery loaded (ZooKeeperServer.loadData), taken while serving.
@@ -309,6 +335,7 @@ export class ZooKeeperServer implements ClientHandler {
     if (this.#timer !== null) clearTimeout(this.#timer);
     if (this.#containerTimer !== null) clearInterval(this.#containerTimer);
     await this.#listener?.close();
+    await this.#secureListener?.close();
     await this.#txnLog?.close().catch((e: Error) => this.log.warn('ZooKeeperServer', `closing the txn log: ${e.message}`));
     this.log.info('ZooKeeperServer', 'shutting down');
   }
@@ -502,11 +529,16 @@ export class ZooKeeperServer implements ClientHandler {
       return;
     }
     if (h.type === OpCode.sasl) {
+      if (this.#sasl !== null) {
+        this.#sasl.handle(cnxn, h.xid, body);
+        return;
+      }
       this.log.warn('ZooKeeperServer', `Session ${sessionIdToHex(cnxn.sessionId)}: SASL authentication is not configured on this server; closing the connection`);
       cnxn.sendReply(h.xid, 0, Err.AUTHFAILED, null);
       cnxn.conn.close();
       return;
     }
+    if (this.#sasl !== null && !this.#sasl.enforce(cnxn, h.xid)) return;
     if (!VALID_REQUEST_TYPES.has(h.type)) {
       // ZooKeeperServer.submitRequestNow -> UnimplementedRequestProcessor: answer and close.
       this.log.warn('ZooKeeperServer', `Received packet at server of unknown type ${h.type} from /${cnxn.remoteAddress}:${cnxn.conn.remotePort}; closing the connection`);

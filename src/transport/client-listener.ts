@@ -20,6 +20,11 @@ export interface ClientListenerOptions {
   maxClientCnxns: number;
   /** Four-letter words recognised in place of a first frame. */
   fourLetterWords: ReadonlySet<string>;
+  /**
+   * Makes the listening server instead of a plain TCP one (TLS: src/server/tls.ts); it
+   * calls `accept` with each connection once it is ready to carry frames.
+   */
+  serverFactory?: (accept: (socket: net.Socket) => void) => net.Server;
 }
 
 export interface ClientHandler {
@@ -172,7 +177,8 @@ export class ClientListener {
     readonly options: ClientListenerOptions,
     readonly handler: ClientHandler,
   ) {
-    this.#server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    const accept = (socket: net.Socket): void => this.#accept(socket);
+    this.#server = options.serverFactory?.(accept) ?? net.createServer({ noDelay: true }, accept);
   }
 
   get connections(): ReadonlySet<ClientConnection> {

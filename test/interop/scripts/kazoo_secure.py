@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""kazoo over TLS and/or with SASL: connect, run a few operations, print one JSON line.
+
+argv: connect_string spec_json
+spec: {
+  "ssl": {"ca": path, "certfile": path, "keyfile": path} | null,
+  "sasl": {"username": u, "password": p} | null,
+  "timeout": seconds,
+  "ops": [[op, args...], ...]
+}
+ops: ["create", path, data, [[scheme, id, perms], ...] | null]
+     ["get", path]  ["set", path, data]  ["delete", path]  ["exists", path]
+     ["get_acls", path]  ["children", path]
+Output: {"connected": bool, "error": str|null, "results": [{"ok": ...} | {"error": name}],
+         "log": [kazoo warnings/errors seen]}
+"""
+import json
+import logging
+import sys
+
+from kazoo.client import KazooClient
+from kazoo.security import ACL, Id
+
+
+class Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        try:
+            msg = record.getMessage()
+        except Exception:  # noqa: BLE001
+            msg = str(record.msg)
+        if record.exc_info and record.exc_info[1] is not None:
+            msg += ': %s: %s' % (type(record.exc_info[1]).__name__, record.exc_info[1])
+        if record.levelno >= logging.WARNING or 'SSL' in msg or 'ssl' in msg or 'Auth' in msg:
+            self.lines.append(msg)
+
+
+PERMS = {'r': 1, 'w': 2, 'c': 4, 'd': 8, 'a': 16}
+
+
+def acl_list(spec):
+    if spec is None:
+        return None
+    out = []
+    for scheme, ident, perms in spec:
+        p = 0
+        for ch in perms:
+            p |= PERMS[ch]
+        out.append(ACL(p, Id(scheme, ident)))
+    return out
+
+
+def main():
+    hosts = sys.argv[1]
+    spec = json.loads(sys.argv[2])
+    collect = Collect()
+    root = logging.getLogger()
+    root.addHandler(collect)
+    root.setLevel(logging.DEBUG)
+    kwargs = {}
+    ssl = spec.get('ssl')
+    if ssl:
+        kwargs.update(use_ssl=True, ca=ssl.get('ca'), certfile=ssl.get('certfile'), keyfile=ssl.get('keyfile'),
+                      verify_certs=ssl.get('verify', True))
+    sasl = spec.get('sasl')
+    if sasl:
+        kwargs['sasl_options'] = {'mechanism': 'DIGEST-MD5', 'username': sasl['username'], 'password': sasl['password']}
+    zk = KazooClient(hosts=hosts, timeout=spec.get('session_timeout', 10),
+                     connection_retry={'max_tries': 0}, **kwargs)
+    result = {'connected': False, 'error': None, 'results': [], 'log': collect.lines}
+    try:
+        zk.start(timeout=spec.get('timeout', 10))
+        result['connected'] = True
+    except Exception as e:  # noqa: BLE001
+        result['error'] = '%s: %s' % (type(e).__name__, e)
+        zk.stop()
+        zk.close()
+        print(json.dumps(result))
+        return
+    for op in spec.get('ops', []):
+        name, args = op[0], op[1:]
+        try:
+            if name == 'create':
+                v = zk.create(args[0], args[1].encode(), acl=acl_list(args[2] if len(args) > 2 else None))
+            elif name == 'get':
+                v = zk.get(args[0])[0].decode()
+            elif name == 'set':
+                zk.set(args[0], args[1].encode())
+                v = True
+            elif name == 'delete':
+                zk.delete(args[0])
+                v = True
+            elif name == 'exists':
+                v = zk.exists(args[0]) is not None
+            elif name == 'children':
+                v = sorted(zk.get_children(args[0]))
+            elif name == 'get_acls':
+                v = [[a.id.scheme, a.id.id, a.perms] for a in zk.get_acls(args[0])[0]]
+            else:
+                raise ValueError('unknown op %s' % name)
+            result['results'].append({'ok': v})
+        except Exception as e:  # noqa: BLE001
+            result['results'].append({'error': type(e).__name__})
+    try:
+        zk.stop()
+        zk.close()
+    except Exception:  # noqa: BLE001
+        pass
+    print(json.dumps(result))
+
+
+if __name__ == '__main__':
+    main()
