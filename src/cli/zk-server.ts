@@ -4,7 +4,8 @@
  */
 import { Command } from 'commander';
 import { ConfigError, loadConfig, resolveConfigPath, type ServerConfig } from '../server/config.js';
-import { stdoutLogger, type Logger } from '../server/log.js';
+import { hostname, userInfo } from 'node:os';
+import { parseLogLevel, processLogger, processLogOptions, stdoutLogger, type Logger } from '../server/log.js';
 import { defaultSettings, type ServerSettings } from '../server/settings.js';
 import { ZooKeeperServer } from '../server/zk-server.js';
 import { TlsConfigError } from '../server/tls.js';
@@ -16,6 +17,7 @@ import { fsyncWarning, TxnLogError } from '../storage/txn-log.js';
 import { AutoPurge } from '../storage/purge.js';
 import { registerStorageCommands } from './storage-commands.js';
 import { startAdminServer } from './admin-server.js';
+import { startMetricsServer } from './metrics-server.js';
 
 export function settingsFromConfig(cfg: ServerConfig): ServerSettings {
   const prop = (k: string, d: number): number => {
@@ -71,9 +73,11 @@ function loadOrExit(arg: string | undefined, log: Logger): ServerConfig {
 }
 
 async function startForeground(arg: string | undefined): Promise<void> {
-  const level = process.env['ZOO_LOG_LEVEL'];
-  const log = stdoutLogger(level === 'DEBUG' || level === 'WARN' || level === 'ERROR' ? level : 'INFO');
+  const log = processLogger(processLogOptions(process.env, { user: userInfo().username, host: hostname() }));
   const cfg = loadOrExit(arg, log);
+  // zookeeper.root.logger ("DEBUG, CONSOLE"), from SERVER_JVMFLAGS or zoo.cfg's root.logger, unless ZOO_LOG_LEVEL says otherwise.
+  const cfgLevel = parseLogLevel(cfg.properties.get('zookeeper.root.logger')?.split(',')[0]);
+  if (cfgLevel !== null && process.env['ZOO_LOG_LEVEL'] === undefined) log.setLevel(cfgLevel);
   process.title = (await import('./lifecycle.js')).processTitle(cfg);
   log.setMyid(cfg.myid);
   if (!cfg.standalone) {
@@ -121,9 +125,11 @@ async function startForeground(arg: string | undefined): Promise<void> {
     throw e;
   }
   const admin = await startAdminServer(cfg, server, log);
+  const metrics = await startMetricsServer(cfg, server, log);
   const running = server;
   runUntilSignalled('ZooKeeperServerMain', settings, log, async () => {
     await admin.stop();
+    await metrics.stop();
     await running.stop();
   });
 }
@@ -172,8 +178,10 @@ async function startQuorumPeer(cfg: ServerConfig, log: Logger): Promise<void> {
     process.exit(1);
   }
   const admin = await startAdminServer(cfg, peer.server, log);
+  const metrics = await startMetricsServer(cfg, peer.server, log);
   runUntilSignalled('QuorumPeerMain', settings, log, async () => {
     await admin.stop();
+    await metrics.stop();
     await peer.stop();
   });
 }

@@ -472,7 +472,7 @@ const KNOWN_ZOOKEEPER_PROPERTIES = new Set([
   'pathStats.slotCapacity', 'pathStats.slotDuration', 'pathStats.topPathMax', 'preAllocSize',
   'quorumCnxnTimeoutMs', 'request.timeout', 'request_stale_connection_check',
   'request_stale_latency_check', 'request_throttle_drop_stale', 'request_throttle_max_requests',
-  'request_throttle_stall_time', 'request_throttler.shutdownTimeout', 'requireKerberosConfig',
+  'request_throttle_stall_time', 'request_throttler.shutdownTimeout', 'requireKerberosConfig', 'root.logger',
   'sasl.client', 'sasl.client.canonicalize.hostname', 'sasl.client.username', 'sasl.clientconfig',
   'sasl.serverconfig', 'security.auth_to_local', 'server.principal', 'server.realm',
   'serverCnxnFactory', 'sessionRequireClientSASLAuth', 'skipACL', 'snapCount', 'snapSizeLimitInKb',
@@ -481,9 +481,11 @@ const KNOWN_ZOOKEEPER_PROPERTIES = new Set([
   'watcherCleanIntervalInSeconds', 'watcherCleanThreadsNum', 'watcherCleanThreshold',
   // Read by ZooKeeper under their plain names; see resolveTunables for how we treat them in zoo.cfg.
   'jute.maxbuffer', 'readonlymode.enabled', 'fsync.warningthresholdms', 'java.security.auth.login.config',
+  // zookeeper-ts' own: Prometheus' /metrics on (true) or off (false), see src/cli/metrics-server.ts.
+  'metrics.enabled',
 ]);
-/** Families of Java-only system properties (TLS and auth providers), accepted silently. */
-const KNOWN_ZOOKEEPER_PROPERTY_PREFIXES = ['ssl.', 'authProvider.'];
+/** Families of system properties (TLS, auth providers, client.portUnification and other client.* keys), accepted silently. */
+const KNOWN_ZOOKEEPER_PROPERTY_PREFIXES = ['ssl.', 'authProvider.', 'client.'];
 
 function isKnownPropertyKey(key: string): boolean {
   return KNOWN_ZOOKEEPER_PROPERTIES.has(key) || KNOWN_ZOOKEEPER_PROPERTY_PREFIXES.some((p) => key.startsWith(p));
