@@ -307,10 +307,15 @@ export class ZooKeeper {
     return this.#call(() => deleteSpec(this.#core.chroot, path, version));
   }
 
-  /** exists: the Stat, or null if there is no such node. A watch is left either way. */
-  exists(path: string, options: WatchOption = {}): Promise<Stat | null> {
+  /**
+   * exists: the Stat, or null if there is no such node. A watch is left either way: on
+   * the node's data if it exists, on its creation if not. `watch` may be given directly
+   * (`exists(path, true)`) or as `{ watch }`.
+   */
+  exists(path: string, options: WatchOption | boolean | Watcher = {}): Promise<Stat | null> {
+    const watch = typeof options === 'object' ? options.watch : options;
     return this.#request(
-      () => existsSpec(this.#core.chroot, path, this.#watcherOf(options.watch)),
+      () => existsSpec(this.#core.chroot, path, this.#watcherOf(watch)),
       (c) => (c.ok ? c.value : c.err === Err.NONODE ? null : this.#error(c, path)),
     );
   }

@@ -270,7 +270,7 @@ export const clientScenarios: Scenario[] = [
           // A delete fires data and child watches.
           await zk.getData(`${p}/kid`, { watch: q.watcher });
           await zk.getChildren(`${p}/kid`, { watch: true });
-          await zk.exists(`${p}/kid2`, { watch: true });
+          await zk.exists(`${p}/kid2`, true);
           await zk.delete(`${p}/kid`);
           assert.deepEqual(await nextEvent(q, 'NodeDeleted'), { type: 'NodeDeleted', state: 'SyncConnected', path: `${p}/kid` });
           await zk.setData(`${p}/kid2`, 'x');
