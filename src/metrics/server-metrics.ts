@@ -212,12 +212,20 @@ export class Counter {
   }
 }
 
-/** AvgMinMaxCounter (a BASIC summary): avg_, min_, max_, cnt_, sum_. */
+/** Values kept for percentiles, as AvgMinMaxPercentileCounter's ResettableUniformReservoir. */
+const RESERVOIR_SIZE = 4096;
+
+/**
+ * AvgMinMaxCounter (a BASIC summary): avg_, min_, max_, cnt_, sum_. It also keeps a
+ * uniform sample of its values (ZooKeeper's reservoir) for the quantiles a Prometheus
+ * scrape reports: ZooKeeper's Prometheus provider gives a basic summary a median.
+ */
 export class AvgMinMaxCounter {
   #total = 0;
   #count = 0;
   #min = Number.POSITIVE_INFINITY;
   #max = Number.NEGATIVE_INFINITY;
+  #sample: number[] = [];
 
   constructor(readonly name: string) {}
 
@@ -227,6 +235,12 @@ export class AvgMinMaxCounter {
     this.#count++;
     if (v < this.#min) this.#min = v;
     if (v > this.#max) this.#max = v;
+    if (this.#sample.length < RESERVOIR_SIZE) {
+      this.#sample.push(v);
+    } else {
+      const r = Math.floor(Math.random() * this.#count);
+      if (r < RESERVOIR_SIZE) this.#sample[r] = v;
+    }
   }
 
   get count(): number {
@@ -250,6 +264,27 @@ export class AvgMinMaxCounter {
     return this.#count === 0 ? 0 : round4(this.#total / this.#count);
   }
 
+  /** Dropwizard UniformSnapshot.getValue over the sample, rounded as Math.round. */
+  percentile(q: number): number {
+    return this.percentiles([q])[0]!;
+  }
+
+  /** Several percentiles over one sorted copy of the sample. */
+  percentiles(qs: readonly number[]): number[] {
+    const sorted = [...this.#sample].sort((a, b) => a - b);
+    const n = sorted.length;
+    return qs.map((q) => {
+      if (n === 0) return 0;
+      const pos = q * (n + 1);
+      const index = Math.floor(pos);
+      if (index < 1) return javaRound(sorted[0]!);
+      if (index >= n) return javaRound(sorted[n - 1]!);
+      const lower = sorted[index - 1]!;
+      const upper = sorted[index]!;
+      return javaRound(lower + (pos - index) * (upper - lower));
+    });
+  }
+
   /** resetMax: the max drops to the min. */
   resetMax(): void {
     this.#max = this.min;
@@ -260,6 +295,7 @@ export class AvgMinMaxCounter {
     this.#count = 0;
     this.#min = Number.POSITIVE_INFINITY;
     this.#max = Number.NEGATIVE_INFINITY;
+    this.#sample = [];
   }
 
   dump(sink: Sink): void {
@@ -271,33 +307,24 @@ export class AvgMinMaxCounter {
   }
 }
 
-/** Values kept for percentiles, as AvgMinMaxPercentileCounter's ResettableUniformReservoir. */
-const RESERVOIR_SIZE = 4096;
-
 /** AvgMinMaxPercentileCounter (an ADVANCED summary): the basic five plus p50, p95, p99, p999. */
 export class AvgMinMaxPercentileCounter {
   readonly #counter: AvgMinMaxCounter;
-  #seen = 0;
-  #sample: number[] = [];
 
   constructor(readonly name: string) {
     this.#counter = new AvgMinMaxCounter(name);
   }
 
   add(value: number): void {
-    const v = Math.trunc(value);
-    this.#counter.add(v);
-    this.#seen++;
-    if (this.#sample.length < RESERVOIR_SIZE) {
-      this.#sample.push(v);
-    } else {
-      const r = Math.floor(Math.random() * this.#seen);
-      if (r < RESERVOIR_SIZE) this.#sample[r] = v;
-    }
+    this.#counter.add(value);
   }
 
   get count(): number {
     return this.#counter.count;
+  }
+
+  get total(): number {
+    return this.#counter.total;
   }
 
   get avg(): number {
@@ -306,16 +333,11 @@ export class AvgMinMaxPercentileCounter {
 
   /** Dropwizard UniformSnapshot.getValue, rounded as Math.round. */
   percentile(q: number): number {
-    const sorted = [...this.#sample].sort((a, b) => a - b);
-    const n = sorted.length;
-    if (n === 0) return 0;
-    const pos = q * (n + 1);
-    const index = Math.floor(pos);
-    if (index < 1) return javaRound(sorted[0]!);
-    if (index >= n) return javaRound(sorted[n - 1]!);
-    const lower = sorted[index - 1]!;
-    const upper = sorted[index]!;
-    return javaRound(lower + (pos - index) * (upper - lower));
+    return this.#counter.percentile(q);
+  }
+
+  percentiles(qs: readonly number[]): number[] {
+    return this.#counter.percentiles(qs);
   }
 
   resetMax(): void {
@@ -324,16 +346,15 @@ export class AvgMinMaxPercentileCounter {
 
   reset(): void {
     this.#counter.reset();
-    this.#seen = 0;
-    this.#sample = [];
   }
 
   dump(sink: Sink): void {
     this.#counter.dump(sink);
-    sink(`p50_${this.name}`, this.percentile(0.5));
-    sink(`p95_${this.name}`, this.percentile(0.95));
-    sink(`p99_${this.name}`, this.percentile(0.99));
-    sink(`p999_${this.name}`, this.percentile(0.999));
+    const [p50, p95, p99, p999] = this.percentiles([0.5, 0.95, 0.99, 0.999]);
+    sink(`p50_${this.name}`, p50!);
+    sink(`p95_${this.name}`, p95!);
+    sink(`p99_${this.name}`, p99!);
+    sink(`p999_${this.name}`, p999!);
   }
 }
 
@@ -357,6 +378,11 @@ export class SummarySet {
     for (const s of this.#members.values()) s.reset();
   }
 
+  /** Each key's summary, for the Prometheus exporter (label key="<key>"). */
+  members(): IterableIterator<[string, Summary]> {
+    return this.#members.entries();
+  }
+
   dump(sink: Sink): void {
     for (const s of this.#members.values()) s.dump(sink);
   }
@@ -374,6 +400,11 @@ export class CounterSet {
 
   reset(): void {
     for (const c of this.#members.values()) c.reset();
+  }
+
+  /** Each key's counter, for the Prometheus exporter (label key="<key>"). */
+  members(): IterableIterator<[string, Counter]> {
+    return this.#members.entries();
   }
 
   dump(sink: Sink): void {
@@ -452,6 +483,21 @@ const SERVER_METRICS: ReadonlyArray<readonly ['c' | 'b' | 'a' | 'bs' | 'as' | 'c
   ['b', 'socket_closing_time'], ['c', 'requests_not_forwarded_to_commit_processor'], ['c', 'response_bytes'], ['c', 'watch_bytes'],
   ['a', 'jvm_pause_time_ms'], ['cs', 'quota_exceeded_error_per_namespace'],
 ];
+
+/** PrometheusSummary's quantiles: 0.5, 0.9, 0.99 for an ADVANCED summary, 0.5 for a BASIC one. */
+const ADVANCED_QUANTILES: readonly number[] = [0.5, 0.9, 0.99];
+const BASIC_QUANTILES: readonly number[] = [0.5];
+
+/** One family of ServerMetrics as collect() gives it: a value per key (key null: unlabelled). */
+export type CollectedFamily =
+  | { kind: 'gauge' | 'counter'; name: string; labelled: boolean; values: Array<{ key: string | null; value: number }> }
+  | {
+      kind: 'summary';
+      name: string;
+      labelled: boolean;
+      quantiles: readonly number[];
+      values: Array<{ key: string | null; count: number; sum: number; quantiles: number[] }>;
+    };
 
 export class ServerMetrics {
   readonly #gauges = new JavaConcurrentHashMap<Gauge>();
@@ -544,6 +590,41 @@ export class ServerMetrics {
     for (const s of this.#summaries.values()) s.dump(sink);
     for (const s of this.#basicSummarySets.values()) s.dump(sink);
     for (const s of this.#summarySets.values()) s.dump(sink);
+  }
+
+  /**
+   * Every family with its kind, for the Prometheus exporter (src/metrics/prometheus.ts),
+   * read from the same objects `dump()` reads: one source of truth for mntr, the
+   * monitor command and /metrics. Kinds and labels follow ZooKeeper's
+   * PrometheusMetricsProvider: a gauge without a value (Java's null) reads 0; the sets
+   * are labelled key="<key>"; summaries report quantiles 0.5, 0.9 and 0.99 (advanced) or
+   * 0.5 (basic), with _count and _sum.
+   */
+  collect(): CollectedFamily[] {
+    const out: CollectedFamily[] = [];
+    const num = (v: MetricValue | null): number => (v === null ? 0 : v instanceof JavaDouble ? v.value : typeof v === 'number' ? v : Number(v));
+    for (const [name, gauge] of this.#gauges.entries()) {
+      out.push({ kind: 'gauge', name, labelled: false, values: [{ key: null, value: num(gauge()) }] });
+    }
+    for (const [name, set] of this.#gaugeSets.entries()) {
+      out.push({ kind: 'gauge', name, labelled: true, values: [...set()].map(([key, value]) => ({ key, value })) });
+    }
+    for (const c of this.#counters.values()) out.push({ kind: 'counter', name: c.name, labelled: false, values: [{ key: null, value: c.value }] });
+    for (const [name, set] of this.#counterSets.entries()) {
+      out.push({ kind: 'counter', name, labelled: true, values: [...set.members()].map(([key, c]) => ({ key, value: c.value })) });
+    }
+    const summary = (name: string, labelled: boolean, quantiles: readonly number[], members: Iterable<[string | null, Summary]>): CollectedFamily => ({
+      kind: 'summary',
+      name,
+      labelled,
+      quantiles,
+      values: [...members].map(([key, s]) => ({ key, count: s.count, sum: s.total, quantiles: s.percentiles(quantiles) })),
+    });
+    for (const s of this.#basicSummaries.values()) out.push(summary(s.name, false, BASIC_QUANTILES, [[null, s]]));
+    for (const s of this.#summaries.values()) out.push(summary(s.name, false, ADVANCED_QUANTILES, [[null, s]]));
+    for (const set of this.#basicSummarySets.values()) out.push(summary(set.name, true, BASIC_QUANTILES, set.members()));
+    for (const set of this.#summarySets.values()) out.push(summary(set.name, true, ADVANCED_QUANTILES, set.members()));
+    return out;
   }
 
   /** resetAllValues (srst): counters and summaries back to zero; gauges read live values. */

@@ -557,6 +557,15 @@ export function monitorValues(zk: ZooKeeperServer): Array<[string, MetricValue]>
   return out;
 }
 
+/**
+ * Register the gauges of the server's current role, as monitorValues does before its
+ * dump: the Prometheus exporter calls it before each scrape.
+ */
+export function registerRoleGauges(zk: ZooKeeperServer): void {
+  const peer = zk.peer;
+  zk.metrics.useGauges(gauges(zk, peer !== null && !zk.readOnly && zk.serving ? peer : null));
+}
+
 /** QuorumPeer.getDetailedPeerState: "following - broadcast", "leading - synchronization", ... */
 function detailedPeerState(peer: PeerView): string {
   let s = peer.peerState.toLowerCase();
