@@ -102,6 +102,17 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
   let trees: NodeTree[] | null = null;
   const cleanupOnSignal = (): void => parts.close();
   process.once('SIGINT', cleanupOnSignal);
+  // node-zookeeper-client throws from its socket handler on a reply it cannot parse (e.g. 'Unknown code:'
+  // for a garbled reply header). Record it and go on: that client's op times out and its session is dropped.
+  const clientCrashes: string[] = [];
+  const onUncaught = (e: unknown): void => {
+    const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    if (!/node-zookeeper-client/.test(msg)) throw e;
+    clientCrashes.push(msg);
+    h.event(-1, 'client-crash', { detail: msg.split('\n').slice(0, 4).join(' | ') });
+    o.log(`client library threw: ${msg.split('\n')[0]}`);
+  };
+  process.on('uncaughtException', onUncaught);
   try {
     if (proxy !== null) {
       // Node i reaches every other node j through the proxy's address for j.
@@ -288,6 +299,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     await h.close();
 
     const verdicts = runCheckers(h.entries, trees);
+    verdicts.push({ checker: 'client-protocol', valid: clientCrashes.length === 0, errors: clientCrashes, stats: { crashes: clientCrashes.length } });
     verdicts.push({ checker: 'liveness-after-heal', valid: liveness.length === 0, errors: liveness, stats: { nodes: ens.ids.length } });
     const valid = overall(verdicts);
     const replay = `npm run faults -- --time ${o.timeS} --nemesis ${o.nemeses.join(',')} --seed ${o.seed} --nodes ${o.nodes} --workers ${o.workers} --keys ${o.keys}   (re-check this history: npm run faults -- --check ${o.results})`;
@@ -309,6 +321,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
   } finally {
     stopWorkload = true;
     process.off('SIGINT', cleanupOnSignal);
+    process.off('uncaughtException', onUncaught);
     parts.close();
     await proxy?.close();
     for (const id of ens.ids) writeFileSync(path.join(o.results, `node${id}.log`), ens.node(id).lines.join('\n') + '\n');
