@@ -16,7 +16,9 @@ Output: {"connected": bool, "error": str|null, "results": [{"ok": ...} | {"error
 """
 import json
 import logging
+import os
 import sys
+import threading
 
 from kazoo.client import KazooClient
 from kazoo.security import ACL, Id
@@ -60,6 +62,7 @@ def main():
     root = logging.getLogger()
     root.addHandler(collect)
     root.setLevel(logging.DEBUG)
+    threading.excepthook = lambda a: collect.lines.append('thread died: %s: %s' % (type(a.exc_value).__name__, a.exc_value))
     kwargs = {}
     ssl = spec.get('ssl')
     if ssl:
@@ -76,40 +79,37 @@ def main():
         result['connected'] = True
     except Exception as e:  # noqa: BLE001
         result['error'] = '%s: %s' % (type(e).__name__, e)
-        zk.stop()
-        zk.close()
-        print(json.dumps(result))
-        return
+        print(json.dumps(result), flush=True)
+        os._exit(0)
     for op in spec.get('ops', []):
         name, args = op[0], op[1:]
         try:
+            t = spec.get('op_timeout', 10)
             if name == 'create':
-                v = zk.create(args[0], args[1].encode(), acl=acl_list(args[2] if len(args) > 2 else None))
+                v = zk.create_async(args[0], args[1].encode(), acl=acl_list(args[2] if len(args) > 2 else None)).get(timeout=t)
             elif name == 'get':
-                v = zk.get(args[0])[0].decode()
+                v = zk.get_async(args[0]).get(timeout=t)[0].decode()
             elif name == 'set':
-                zk.set(args[0], args[1].encode())
+                zk.set_async(args[0], args[1].encode()).get(timeout=t)
                 v = True
             elif name == 'delete':
-                zk.delete(args[0])
+                zk.delete_async(args[0]).get(timeout=t)
                 v = True
             elif name == 'exists':
-                v = zk.exists(args[0]) is not None
+                v = zk.exists_async(args[0]).get(timeout=t) is not None
             elif name == 'children':
-                v = sorted(zk.get_children(args[0]))
+                v = sorted(zk.get_children_async(args[0]).get(timeout=t))
             elif name == 'get_acls':
-                v = [[a.id.scheme, a.id.id, a.perms] for a in zk.get_acls(args[0])[0]]
+                v = [[a.id.scheme, a.id.id, a.perms] for a in zk.get_acls_async(args[0]).get(timeout=t)[0]]
             else:
                 raise ValueError('unknown op %s' % name)
             result['results'].append({'ok': v})
         except Exception as e:  # noqa: BLE001
             result['results'].append({'error': type(e).__name__})
-    try:
-        zk.stop()
-        zk.close()
-    except Exception:  # noqa: BLE001
-        pass
-    print(json.dumps(result))
+    result['state'] = str(zk.state)
+    print(json.dumps(result), flush=True)
+    # kazoo's connection thread may be dead (an error code it does not know): do not wait for it.
+    os._exit(0)
 
 
 if __name__ == '__main__':
