@@ -1,0 +1,164 @@
+/**
+ * zk-cli: zkCli.sh without Java.
+ *
+ *   zk-cli -server host:port[,host:port...][/chroot] [-timeout ms] [-r] [-waitforconnection] [cmd args...]
+ *
+ * With a command: run it and exit with zkCli.sh's exit code (0, 1 for a failed command,
+ * 127 for an unknown one). Without: read commands; on a terminal with a prompt, history
+ * and tab completion of commands and znode paths (as zkCli.sh with JLine), otherwise line
+ * by line without a prompt (as zkCli.sh without JLine).
+ */
+import readline from 'node:readline';
+import { CliError, ExitRequest, ZooKeeperMain, type MainOptions } from './zkcli/main.js';
+import { JavaCrash } from './zkcli/format.js';
+
+interface ParsedArgs {
+  options: MainOptions;
+  command: string[] | null;
+}
+
+/** MyCommandOptions.parseOptions */
+export function parseArgs(argv: readonly string[], err: (l: string) => void): ParsedArgs {
+  const options: MainOptions = { server: 'localhost:2181', timeoutMs: 30000, readOnly: false, waitForConnection: false };
+  let timeout = '30000';
+  for (let i = 0; i < argv.length; i++) {
+    const opt = argv[i]!;
+    const next = (): string | undefined => {
+      if (i + 1 >= argv.length) {
+        err(`Error: no argument found for option ${opt}`);
+        return undefined;
+      }
+      return argv[++i];
+    };
+    if (opt === '-server') {
+      const v = next();
+      if (v === undefined) break;
+      options.server = v;
+    } else if (opt === '-timeout') {
+      const v = next();
+      if (v === undefined) break;
+      timeout = v;
+    } else if (opt === '-r') {
+      options.readOnly = true;
+    } else if (opt === '-client-configuration') {
+      if (next() === undefined) break;
+    } else if (opt === '-waitforconnection') {
+      options.waitForConnection = true;
+    }
+    if (!opt.startsWith('-')) {
+      options.timeoutMs = Number.parseInt(timeout, 10);
+      return { options, command: argv.slice(i) };
+    }
+  }
+  options.timeoutMs = Number.parseInt(timeout, 10);
+  return { options, command: null };
+}
+
+function writeOut(text: string): void {
+  process.stdout.write(text);
+}
+
+function writeErr(text: string): void {
+  process.stderr.write(text);
+}
+
+function drain(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
+async function exit(main: ZooKeeperMain | null, code: number): Promise<never> {
+  if (main !== null) {
+    main.quiet = true;
+    // zkCli.sh's JVM just exits; closing the session is kinder to the server
+    if (main.zk !== null) await main.zk.close();
+  }
+  await Promise.all([drain(process.stdout), drain(process.stderr)]);
+  process.exit(code);
+}
+
+async function interactive(main: ZooKeeperMain): Promise<void> {
+  const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  writeOut('Welcome to ZooKeeper!\n');
+  writeOut(tty ? 'JLine support is enabled\n' : 'JLine support is disabled\n');
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: tty ? process.stdout : undefined,
+    terminal: tty,
+    historySize: 500,
+    completer: tty ? (line: string, cb: (err: Error | null, result: [string[], string]) => void) => void complete(main, line).then((r) => cb(null, r), () => cb(null, [[], line])) : undefined,
+  });
+  if (tty) {
+    rl.on('SIGINT', () => void exit(main, 130));
+    rl.setPrompt(main.prompt());
+    rl.prompt();
+  }
+  for await (const line of rl) {
+    await main.executeLine(line);
+    if (tty) {
+      rl.setPrompt(main.prompt());
+      rl.prompt();
+    }
+  }
+}
+
+/** JLineZNodeCompleter: commands, or the children of the path's parent. */
+export async function complete(main: ZooKeeperMain, buffer: string): Promise<[string[], string]> {
+  let token = '';
+  if (!buffer.endsWith(' ')) {
+    const tokens = buffer.split(' ');
+    token = tokens[tokens.length - 1] ?? '';
+  }
+  if (token.startsWith('/')) {
+    const idx = token.lastIndexOf('/') + 1;
+    const prefix = token.slice(idx);
+    const dir = idx === 1 ? '/' : token.slice(0, idx - 1);
+    const zk = main.zk;
+    if (zk === null) return [[], prefix];
+    try {
+      const children = await zk.getChildren(dir);
+      return [children.filter((c) => c.startsWith(prefix)).sort(), prefix];
+    } catch {
+      return [[], prefix];
+    }
+  }
+  return [main.commandNames().filter((c) => c.startsWith(token)), token];
+}
+
+export async function run(argv: readonly string[]): Promise<void> {
+  let main: ZooKeeperMain | null = null;
+  try {
+    const { options, command } = parseArgs(argv, (l) => writeErr(`${l}\n`));
+    writeOut(`Connecting to ${options.server}\n`);
+    main = new ZooKeeperMain(
+      {
+        out: (l) => writeOut(`${l}\n`),
+        err: (l) => writeErr(`${l}\n`),
+        outRaw: (t) => writeOut(t),
+      },
+      options,
+    );
+    await main.connectToZK(options.server);
+    if (command === null) {
+      await interactive(main);
+    } else {
+      await main.processCmd([...command]);
+    }
+    await exit(main, main.exitCode);
+  } catch (e) {
+    if (e instanceof ExitRequest) await exit(main, e.code);
+    if (e instanceof JavaCrash) {
+      writeErr(`Exception in thread "main" ${e.message}\n`);
+      await exit(main, 1);
+    }
+    if (e instanceof CliError) {
+      writeErr(`${e.message}\n`);
+      await exit(main, e.exitCode);
+    }
+    throw e;
+  }
+}
+
+await run(process.argv.slice(2));
