@@ -83,7 +83,7 @@ export interface LinResult {
 }
 
 /** Check one register's ops. `initial` is the register's state before the history. */
-export function checkRegister(ops: LinOp[], initial: RegState, budget = 2_000_000): LinResult {
+export function checkRegister(ops: LinOp[], initial: RegState, budget = 50_000_000): LinResult {
   // Build the entry list: calls and returns sorted by time; at equal times calls first (permissive).
   const events: Node[] = [];
   for (const op of ops) {
