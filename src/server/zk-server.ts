@@ -198,6 +198,9 @@ export class ZooKeeperServer implements ClientHandler {
   #role: RoleHooks | null = null;
   /** Leader: every txn up to this zxid is committed. */
   #committedZxid = 0;
+  /** Syncs in the queue waiting for their answer (ensemble); while any waits, new requests park. */
+  #syncsWaiting = 0;
+  readonly #parked: Request[] = [];
   /** Learner: sessions touched by local clients since the last PING (id -> timeout). */
   #touched = new Map<bigint, number>();
   /** Learner: connections whose reconnect waits for the leader's REVALIDATE answer. */
@@ -570,6 +573,14 @@ export class ZooKeeperServer implements ClientHandler {
       this.#submitReadOnly(req, now);
       return;
     }
+    if (this.#syncsWaiting > 0) {
+      // Nothing overtakes a sync in an ensemble: what arrives after it waits until it is
+      // answered (the leader answers a sync only once a quorum confirmed its leadership,
+      // possibly after later writes committed; a reply may not reflect a state its sync has
+      // not reached, and a txn must not be applied before the sync ahead of it drains).
+      this.#parked.push(req);
+      return;
+    }
     if (role !== null && role.kind !== 'leader') {
       this.#submitLearner(req, role, now);
       return;
@@ -592,6 +603,7 @@ export class ZooKeeperServer implements ClientHandler {
           return;
         }
         waiting = true;
+        this.#syncsWaiting++;
       }
     } else if (req.hdr !== null && req.txn !== null && this.#txnLog !== null) {
       this.#txnLog.append(req.hdr, req.txn);
@@ -611,6 +623,7 @@ export class ZooKeeperServer implements ClientHandler {
       this.#dropRequest(req);
       return;
     }
+    if (req.type === OpCode.sync) this.#syncsWaiting++;
     this.#inFlight++;
     this.#queue.push({ req, receivedAtMs: now, seq: 0, waiting: forwarded });
     this.#maybeThrottle();
@@ -668,6 +681,8 @@ export class ZooKeeperServer implements ClientHandler {
     this.#revalidating.clear();
     for (const c of [...this.#cnxns.values()]) c.conn.close();
     this.#queue.length = 0;
+    this.#parked.length = 0;
+    this.#syncsWaiting = 0;
     this.#inFlight = 0;
     this.#maybeThrottle();
     this.prep.reset(this.db.lastProcessedZxid);
@@ -714,8 +729,13 @@ export class ZooKeeperServer implements ClientHandler {
   /** The oldest sync is answered (learner: by the leader's SYNC; leader: quorum-confirmed). */
   syncDone(): void {
     const item = this.#queue.find((i) => i.waiting && i.req.type === OpCode.sync);
-    if (item !== undefined) item.waiting = false;
+    if (item !== undefined) {
+      item.waiting = false;
+      this.#syncsWaiting--;
+    }
     this.#drain();
+    // What waited behind the sync goes on, until the next sync.
+    while (this.#syncsWaiting === 0 && this.#parked.length > 0) this.submit(this.#parked.shift()!);
   }
 
   #applyRemote(txn: Buffer): void {
