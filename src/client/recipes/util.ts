@@ -106,6 +106,7 @@ export class ConnectionWatch {
     this.#emitter.setMaxListeners(0);
     this.#state = TERMINAL.has(zk.state) ? 'lost' : zk.state === 'Disconnected' || zk.state === 'Connecting' ? 'suspended' : 'connected';
     if (this.#state === 'lost') this.#lostReason = `the session is ${zk.state}`;
+    if (zk.state === 'Disconnected') this.#startLostTimer();
     zk.on('state', (s) => this.#onState(s));
   }
 
@@ -143,12 +144,7 @@ export class ConnectionWatch {
     if (s === 'Disconnected') {
       if (this.#state !== 'connected') return;
       this.#state = 'suspended';
-      const timeout = this.#zk.sessionTimeoutMs > 0 ? this.#zk.sessionTimeoutMs : 30_000;
-      this.#lostTimer = setTimeout(() => {
-        this.#lostTimer = null;
-        this.#lose(`disconnected for the session timeout (${timeout} ms)`);
-      }, timeout);
-      this.#lostTimer.unref();
+      this.#startLostTimer();
       this.#emitter.emit('suspended');
       return;
     }
@@ -159,6 +155,16 @@ export class ConnectionWatch {
       this.#lostReason = '';
       this.#emitter.emit('reconnected');
     }
+  }
+
+  /** Declare the session lost after a whole session timeout without a connection. */
+  #startLostTimer(): void {
+    const timeout = this.#zk.sessionTimeoutMs > 0 ? this.#zk.sessionTimeoutMs : 30_000;
+    this.#lostTimer = setTimeout(() => {
+      this.#lostTimer = null;
+      this.#lose(`disconnected for the session timeout (${timeout} ms)`);
+    }, timeout);
+    this.#lostTimer.unref();
   }
 
   #lose(reason: string): void {
