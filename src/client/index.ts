@@ -36,3 +36,4 @@ export {
 } from './types.js';
 export { parseConnectString, formatHost, DEFAULT_CLIENT_PORT, type ConnectString } from './connect-string.js';
 export { validatePath, Chroot } from './paths.js';
+export * from './recipes/index.js';
