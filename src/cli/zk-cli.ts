@@ -70,11 +70,8 @@ function drain(stream: NodeJS.WriteStream): Promise<void> {
 }
 
 async function exit(main: ZooKeeperMain | null, code: number): Promise<never> {
-  if (main !== null) {
-    main.quiet = true;
-    // zkCli.sh's JVM just exits; closing the session is kinder to the server
-    if (main.zk !== null) await main.zk.close();
-  }
+  // zkCli.sh's JVM just exits: the session stays until it expires (quit closes it first)
+  if (main !== null) main.quiet = true;
   await Promise.all([drain(process.stdout), drain(process.stderr)]);
   process.exit(code);
 }
