@@ -282,25 +282,45 @@ async function oneShots(target: Target): Promise<{ java: RunResult[]; ours: RunR
   return out;
 }
 
+/** Sessions run once per target; the cross-target comparison below reuses them. */
+const memo = new Map<string, Promise<Pair>>();
+function session(target: Target, name: string, run: () => Promise<Pair>): Promise<Pair> {
+  const key = `${target}/${name}`;
+  let p = memo.get(key);
+  if (p === undefined) {
+    p = run();
+    memo.set(key, p);
+  }
+  return p;
+}
+
+const SESSIONS: Record<string, (t: Target) => Promise<Pair>> = {
+  guide: (t) => both(t, GUIDE_COMMANDS),
+  failover: (t) => both(t, FAILOVER_COMMANDS, withDeadHost, ['-waitforconnection']),
+  extended: (t) => both(t, EXTENDED_COMMANDS),
+  more: (t) => both(t, MORE_COMMANDS),
+};
+const run = (t: Target, name: string): Promise<Pair> => session(t, name, () => SESSIONS[name]!(t));
+
 for (const target of enabledTargets()) {
   describe(`zk-cli vs zkCli.sh [${target}]`, () => {
     test('guide §7.1: single node session', async () => {
-      const p = await both(target, GUIDE_COMMANDS);
+      const p = await run(target, 'guide');
       assert.equal(p.java.code, 0);
       assertSame(p);
       assert.match(p.ours.stdout, /Hello ZooKeeper Cluster/);
     });
     test('guide §7.2: connect string with several hosts (one dead)', async () => {
       // -waitforconnection: zkCli.sh fails requests queued while it tries the dead host
-      const p = await both(target, FAILOVER_COMMANDS, withDeadHost, ['-waitforconnection']);
+      const p = await run(target, 'failover');
       assertSame(p);
       assert.match(p.ours.stdout, /测试故障切换/);
     });
     test('extended session: stat, errors, ephemeral/sequential, ACL, auth', async () => {
-      assertSame(await both(target, EXTENDED_COMMANDS));
+      assertSame(await run(target, 'extended'));
     });
     test('every other command: watches, history/redo, quotas, config, parse errors, close', async () => {
-      const p = await both(target, MORE_COMMANDS);
+      const p = await run(target, 'more');
       assertSame(p);
       assert.match(p.ours.stdout, /WatchedEvent state:SyncConnected type:NodeChildrenChanged path:\/w/);
       assert.match(p.ours.stdout, /Not connected/);
@@ -321,3 +341,14 @@ for (const target of enabledTargets()) {
     });
   });
 }
+
+const bothTargets = enabledTargets().includes('apache') && enabledTargets().includes('ours');
+describe('zk-cli transcripts: apache vs ours', () => {
+  test('the same output from both servers', { skip: bothTargets ? false : 'needs ZK_INTEROP_TARGETS to include both apache and ours' }, async () => {
+    for (const name of Object.keys(SESSIONS)) {
+      const [a, o] = await Promise.all([run('apache', name), run('ours', name)]);
+      assert.equal(normalize(o.ours.stdout), normalize(a.ours.stdout), `${name}: stdout`);
+      assert.equal(normalize(o.ours.stderr), normalize(a.ours.stderr), `${name}: stderr`);
+    }
+  });
+});
