@@ -699,7 +699,7 @@ function recordToString(txn: JavaTxn): string {
 }
 
 /** ToStringOutputArchive.escapeString: ' then the string with \0 \n \r , } % escaped; null is nothing at all. */
-function escapeString(s: string | null): string {
+export function escapeString(s: string | null): string {
   if (s === null) return '';
   let out = "'";
   for (const c of s) {

@@ -3,6 +3,7 @@
  * Long.toHexString), an Id as its jute CSV toString, ZKUtil.getPermString, AclParser,
  * StatsTrack (quota nodes) and ConfigUtils.getClientConfigStr.
  */
+import { escapeString } from '../../storage/log-dump.js';
 import type { ACL, Stat } from '../../client/index.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -55,39 +56,9 @@ export function statLines(stat: Stat): string[] {
   ];
 }
 
-/** jute's Utils.toCSVString */
-function csvString(s: string): string {
-  let out = "'";
-  for (const c of s) {
-    switch (c) {
-      case '\0':
-        out += '%00';
-        break;
-      case '\n':
-        out += '%0A';
-        break;
-      case '\r':
-        out += '%0D';
-        break;
-      case ',':
-        out += '%2C';
-        break;
-      case '}':
-        out += '%7D';
-        break;
-      case '%':
-        out += '%25';
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 /** Id.toString(): the record in jute's CSV form, newline included. */
 export function idString(id: { scheme: string; id: string }): string {
-  return `${csvString(id.scheme)},${csvString(id.id)}\n`;
+  return `${escapeString(id.scheme)},${escapeString(id.id)}\n`;
 }
 
 /** ZKUtil.getPermString */
