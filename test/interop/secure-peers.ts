@@ -45,13 +45,18 @@ export function runZkCliWith(connectString: string, commands: string[], jvmFlags
 
 /** zkCli output without log lines, stack frames and blank lines. */
 export function cliLines(r: RunResult): string[] {
-  return r.stdout
+  const lines = r.stdout
     .replace(/\r/g, '')
     .split('\n')
     .filter((l) => l.trim() !== '' && !/^\d{4}-\d{2}-\d{2}|^SLF4J|^\s+at |^\[[^\]]*\] (TRACE|DEBUG|INFO|WARN|ERROR) |^Caused by|^NOTE: Picked up|WATCHER::|^Welcome|^JLine|^Connecting to/.test(l))
     // Whether the client or the server closes first after closeSession is a race (either server).
     .filter((l) => !l.startsWith('EndOfStreamException: Unable to read additional data from server'))
     .map((l) => l.trimEnd());
+  // zkCli.sh prints the connect event from its event thread, racing the first command's output
+  // (CI once saw 'Created /x' before it): put it first wherever it landed.
+  const connected = lines.indexOf('WatchedEvent state:SyncConnected type:None path:null');
+  if (connected > 0) lines.unshift(...lines.splice(connected, 1));
+  return lines;
 }
 
 export interface TempDir {
