@@ -305,6 +305,7 @@ export class ZooKeeperServer implements ClientHandler {
         maxFrameBytes: s.juteMaxBufferBytes,
         maxClientCnxns: s.maxClientCnxns,
         fourLetterWords: fourLetterWordNames,
+        sessionlessTimeoutMs: sessionlessCnxnTimeoutMs(s.properties),
         ...(unified ? { serverFactory: tlsFactory('unified') } : {}),
       },
       this,
@@ -314,7 +315,7 @@ export class ZooKeeperServer implements ClientHandler {
     if (s.secureClientPort !== undefined) {
       const host = s.secureClientPortAddress ?? s.clientPortAddress;
       this.#secureListener = new ClientListener(
-        { host, port: s.secureClientPort, maxFrameBytes: s.juteMaxBufferBytes, maxClientCnxns: s.maxClientCnxns, fourLetterWords: fourLetterWordNames, serverFactory: tlsFactory('tls') },
+        { host, port: s.secureClientPort, maxFrameBytes: s.juteMaxBufferBytes, maxClientCnxns: s.maxClientCnxns, fourLetterWords: fourLetterWordNames, sessionlessTimeoutMs: sessionlessCnxnTimeoutMs(s.properties), serverFactory: tlsFactory('tls') },
         this,
       );
       this.log.info('NettyServerCnxnFactory', `binding to port ${host}/${host}:${s.secureClientPort} (TLS, ssl.clientAuth=${tlsCfg!.clientAuth})`);
@@ -423,8 +424,13 @@ export class ZooKeeperServer implements ClientHandler {
     }
   }
 
-  onLimit(kind: 'maxClientCnxns' | 'frame', conn: ClientConnection | null, detail: string): void {
+  onLimit(kind: 'maxClientCnxns' | 'frame' | 'sessionless', conn: ClientConnection | null, detail: string): void {
     const who = conn === null ? '' : ` from /${conn.remoteAddress}:${conn.remotePort}`;
+    if (kind === 'sessionless') {
+      this.metrics.counter('sessionless_connections_expired').add();
+      this.log.info('NIOServerCnxnFactory', `Closing connection${who}: ${detail}`);
+      return;
+    }
     this.log.warn('NIOServerCnxn', `${kind === 'frame' ? 'Closing connection' + who + ': ' : ''}${detail}`);
   }
 
@@ -504,6 +510,7 @@ export class ZooKeeperServer implements ClientHandler {
     this.stats.packetsSent++;
     if (valid) {
       cnxn.established = true;
+      cnxn.conn.sessionBound = true;
       this.log.info('ZooKeeperServer', `Established session ${sessionIdToHex(cnxn.sessionId)} with negotiated timeout ${cnxn.sessionTimeoutMs} for client /${cnxn.conn.remoteAddress}:${cnxn.conn.remotePort}`);
     } else {
       this.log.info('ZooKeeperServer', `Invalid session ${sessionIdToHex(cnxn.sessionId)} for client /${cnxn.conn.remoteAddress}:${cnxn.conn.remotePort}, probably expired`);
@@ -1124,3 +1131,9 @@ export function monotonicMs(): number {
 }
 
 export { KeeperError };
+
+/** zookeeper.nio.sessionlessCnxnTimeout (ms, default 10000): how long a connection may stay quiet without a session. */
+function sessionlessCnxnTimeoutMs(properties: ReadonlyMap<string, string>): number {
+  const v = Number(properties.get('zookeeper.nio.sessionlessCnxnTimeout') ?? '10000');
+  return Number.isInteger(v) && v > 0 ? v : 10000;
+}

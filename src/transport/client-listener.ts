@@ -25,13 +25,18 @@ export interface ClientListenerOptions {
    * calls `accept` with each connection once it is ready to carry frames.
    */
   serverFactory?: (accept: (socket: net.Socket) => void) => net.Server;
+  /**
+   * A connection without a session that sends nothing for this long is closed
+   * (zookeeper.nio.sessionlessCnxnTimeout, 10 s in ZooKeeper); 0 or absent: never.
+   */
+  sessionlessTimeoutMs?: number;
 }
 
 export interface ClientHandler {
   onFrame(conn: ClientConnection, frame: Buffer): void;
   onFourLetterWord(conn: ClientConnection, word: string): void;
   onClose(conn: ClientConnection): void;
-  onLimit(kind: 'maxClientCnxns' | 'frame', conn: ClientConnection | null, detail: string): void;
+  onLimit(kind: 'maxClientCnxns' | 'frame' | 'sessionless', conn: ClientConnection | null, detail: string): void;
 }
 
 let nextConnectionId = 1;
@@ -43,7 +48,16 @@ export class ClientConnection {
   readonly establishedAtMs = Date.now();
   packetsReceived = 0;
   packetsSent = 0;
+  /** When bytes last arrived (Date.now()). */
+  lastHeardMs = Date.now();
+  /**
+   * Whether a session is bound to this connection: the server sets it once the
+   * ConnectResponse went out; until then the sessionless timeout applies.
+   */
+  sessionBound = false;
   #closed = false;
+  /** close() was called: no further frame is handed to the handler. */
+  #closing = false;
   #sawFirstFrame = false;
   /** Bytes of a first packet shorter than four bytes, until the rest arrives. */
   #head: Buffer | null = null;
@@ -78,7 +92,8 @@ export class ClientConnection {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#closing) return;
+    this.lastHeardMs = Date.now();
     if (!this.#sawFirstFrame) {
       // The first four bytes are either a frame length or a four-letter word; wait for all four.
       const head = this.#head === null ? chunk : Buffer.concat([this.#head, chunk]);
@@ -111,7 +126,9 @@ export class ClientConnection {
       if (frame === undefined) return;
       this.packetsReceived++;
       this.listener.handler.onFrame(this, frame);
-      if (this.#closed) return;
+      // A frame that made the server close this connection (a refused session, a failed
+      // auth) ends it: frames pipelined behind it in the same chunk must not run.
+      if (this.#closed || this.#closing) return;
     }
   }
 
@@ -152,6 +169,7 @@ export class ClientConnection {
   /** Close after what was written is flushed. */
   close(): void {
     if (this.#closed) return;
+    this.#closing = true;
     this.socket.end();
     this.socket.destroySoon();
   }
@@ -172,6 +190,7 @@ export class ClientListener {
   readonly #server: net.Server;
   readonly #connections = new Set<ClientConnection>();
   readonly #perIp = new Map<string, number>();
+  #sweep: NodeJS.Timeout | null = null;
 
   constructor(
     readonly options: ClientListenerOptions,
@@ -215,6 +234,7 @@ export class ClientListener {
       this.#server.once('error', onError);
       this.#server.listen({ host: this.options.host, port: this.options.port, backlog: 511 }, () => {
         this.#server.off('error', onError);
+        this.#startSweep();
         resolve();
       });
     });
@@ -224,7 +244,30 @@ export class ClientListener {
     return this.#server.address() as net.AddressInfo;
   }
 
+  /** NIOServerCnxnFactory's ConnectionExpirerThread: close sessionless connections gone quiet. */
+  #startSweep(): void {
+    const timeoutMs = this.options.sessionlessTimeoutMs ?? 0;
+    if (timeoutMs <= 0) return;
+    this.#sweep = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.#connections) {
+        if (c.sessionBound || c.closed || now - c.lastHeardMs < timeoutMs) continue;
+        this.handler.onLimit(
+          'sessionless',
+          c,
+          `no session established within ${timeoutMs} ms of the last bytes received (zookeeper.nio.sessionlessCnxnTimeout)`,
+        );
+        c.close();
+        // A peer that stopped reading (or vanished) never acknowledges our FIN: do not wait for it.
+        c.socket.destroy();
+      }
+    }, Math.min(1000, timeoutMs));
+    this.#sweep.unref();
+  }
+
   close(): Promise<void> {
+    if (this.#sweep !== null) clearInterval(this.#sweep);
+    this.#sweep = null;
     for (const c of this.#connections) c.socket.destroy();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }

@@ -274,6 +274,8 @@ export interface ConnectOptions {
   lastZxidSeen?: number;
   /** Send the trailing readOnly byte (every client since 3.4 does). Default true. */
   readOnlyByte?: boolean;
+  /** Connect from this local (loopback) address instead of the OS's choice. */
+  localAddress?: string;
 }
 
 export interface Reply {
@@ -332,8 +334,8 @@ export class RawClient {
   }
 
   /** Open a TCP connection without sending anything. */
-  static async open(port: number): Promise<RawClient> {
-    const socket = net.connect({ host: LOOPBACK, port });
+  static async open(port: number, localAddress?: string): Promise<RawClient> {
+    const socket = net.connect({ host: LOOPBACK, port, ...(localAddress === undefined ? {} : { localAddress }) });
     socket.setNoDelay(true);
     await once(socket, 'connect');
     return new RawClient(socket);
@@ -341,7 +343,7 @@ export class RawClient {
 
   /** Open a connection and establish (or resume) a session. */
   static async connect(port: number, opts: ConnectOptions = {}): Promise<{ client: RawClient; response: ConnectResponse; rawBody: Buffer; readOnly: boolean | undefined }> {
-    const client = await RawClient.open(port);
+    const client = await RawClient.open(port, opts.localAddress);
     const res = await client.handshake(opts);
     return { client, ...res };
   }
