@@ -329,7 +329,10 @@ for (const target of enabledTargets()) {
       const { java, ours } = await oneShots(target);
       for (let i = 0; i < ONE_SHOTS.length; i++) {
         const what = ONE_SHOTS[i]!.join(' ');
-        assert.equal(normalize(ours[i]!.stdout), normalize(java[i]!.stdout), `stdout of ${what}`);
+        // Each one-shot leaves its session to expire; when those closeSession txns land among the
+        // creates is timing, so the zxids a later `get -s` shows differ from run to run.
+        const zxids = (t: string): string => normalize(t).replace(/^([cmp]Zxid) = 0x[0-9a-f]+$/gm, '$1 = <zxid>');
+        assert.equal(zxids(ours[i]!.stdout), zxids(java[i]!.stdout), `stdout of ${what}`);
         assert.equal(normalize(ours[i]!.stderr), normalize(java[i]!.stderr), `stderr of ${what}`);
         assert.equal(ours[i]!.code, java[i]!.code, `exit code of ${what}`);
         assert.ok(!ours[i]!.stdout.includes('Welcome to ZooKeeper!'));
