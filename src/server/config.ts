@@ -82,6 +82,12 @@ export interface ServerConfig {
   /** Always 3 (fast leader election); ZooKeeper 3.8 rejects anything else. */
   electionAlg: number;
   quorumListenOnAllIPs: boolean;
+  /** sslQuorum: TLS on the election and quorum ports, keys from the zookeeper.ssl.quorum.* properties. */
+  sslQuorum: boolean;
+  /** portUnification: the election and quorum ports take TLS and plaintext (for rolling sslQuorum on). */
+  portUnification: boolean;
+  /** sslQuorumReloadCertFiles: reload the ssl.quorum key and trust stores when their files change. */
+  sslQuorumReloadCertFiles: boolean;
   /** peerType after reconciling with this node's server.N line (see applyMyid). */
   peerType: ServerRole;
   syncEnabled: boolean;
@@ -411,15 +417,15 @@ const TOP_LEVEL_KEYS = new Set([
   'initLimit', 'syncLimit', 'connectToLearnerMasterLimit', 'electionAlg', 'quorumListenOnAllIPs',
   'peerType', 'syncEnabled', 'dynamicConfigFile', 'autopurge.snapRetainCount',
   'autopurge.purgeInterval', 'standaloneEnabled', 'reconfigEnabled',
+  'sslQuorum', 'portUnification', 'sslQuorumReloadCertFiles',
 ]);
 
 /**
- * Top-level QuorumPeerConfig keys for Java-only features (TLS between
- * servers, SASL, the JVM pause monitor, multi-address). Accepted silently;
+ * Top-level QuorumPeerConfig keys for Java-only features (SASL between
+ * servers, the JVM pause monitor, multi-address). Accepted silently;
  * the boolean ones are still checked, since ZooKeeper rejects bad booleans.
  */
 const JAVA_ONLY_TOP_LEVEL_KEYS = new Map<string, 'boolean' | 'any'>([
-  ['sslQuorum', 'boolean'], ['portUnification', 'boolean'], ['sslQuorumReloadCertFiles', 'boolean'],
   ['quorum.auth.enableSasl', 'boolean'], ['quorum.auth.serverRequireSasl', 'boolean'],
   ['quorum.auth.learnerRequireSasl', 'boolean'], ['quorum.auth.learner.saslLoginContext', 'any'],
   ['quorum.auth.server.saslLoginContext', 'any'], ['quorum.auth.kerberos.servicePrincipal', 'any'],
@@ -799,6 +805,9 @@ export function parseZooCfg(text: string, file: string, env: Env, options: Parse
   const standaloneEnabled = boolKey('standaloneEnabled', true);
   const reconfigEnabled = boolKey('reconfigEnabled', false);
   const quorumListenOnAllIPs = boolKey('quorumListenOnAllIPs', false);
+  const sslQuorum = boolKey('sslQuorum', false);
+  const portUnification = boolKey('portUnification', false);
+  const sslQuorumReloadCertFiles = boolKey('sslQuorumReloadCertFiles', false);
   const syncEnabled = boolKey('syncEnabled', true);
   const localSessionsEnabled = boolKey('localSessionsEnabled', false);
   const localSessionsUpgradingEnabled = boolKey('localSessionsUpgradingEnabled', false);
@@ -940,6 +949,9 @@ export function parseZooCfg(text: string, file: string, env: Env, options: Parse
     reconfigEnabled,
     electionAlg: 3,
     quorumListenOnAllIPs,
+    sslQuorum,
+    portUnification,
+    sslQuorumReloadCertFiles,
     peerType,
     syncEnabled,
     ...(dynamicEntry ? { dynamicConfigFile: dynamicEntry.value } : {}),

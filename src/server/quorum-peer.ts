@@ -34,6 +34,7 @@ import { listSnapshotFiles, readSnapshot, writeSnapshot } from '../storage/snaps
 import { ElectionConnectionManager, type ElectionPeer } from '../transport/election-cnx.js';
 import { QuorumClient, QuorumListener } from '../transport/quorum-link.js';
 import { ElectionRunner } from './election-runner.js';
+import { QuorumTls } from './quorum-tls.js';
 import { quorumPeerView } from './peer-view.js';
 import { storageOptions } from './storage-options.js';
 import { encodeSnapStream, snapshotStreamConsumer } from './snap-stream.js';
@@ -65,6 +66,8 @@ export class QuorumPeer {
   #lastLogged: number;
 
   #cnx: ElectionConnectionManager | null = null;
+  /** sslQuorum: TLS for the election and quorum ports. */
+  #tls: QuorumTls | null = null;
   #runner: ElectionRunner | null = null;
   #election: Election | null = null;
   #stopped = false;
@@ -143,6 +146,17 @@ export class QuorumPeer {
 
   async start(): Promise<void> {
     const me = this.#cfg.servers.get(this.myId)!;
+    if (this.#cfg.sslQuorum) {
+      const names = new Map<string, string>();
+      for (const s of this.#cfg.servers.values()) if (isIP(s.host) !== 0) names.set(s.host, `server.${s.id}`);
+      this.#tls = new QuorumTls({
+        properties: this.#settings.properties,
+        portUnification: this.#cfg.portUnification,
+        reloadCertFiles: this.#cfg.sslQuorumReloadCertFiles,
+        log: this.#log,
+        peerName: (ip) => names.get(ip),
+      });
+    }
     await this.server.start();
     const peers = new Map<number, ElectionPeer>();
     for (const s of this.#cfg.servers.values()) {
@@ -154,6 +168,7 @@ export class QuorumPeer {
       listenPort: me.electionPort,
       myElectionAddress: { host: me.host, port: me.electionPort },
       peers,
+      ...(this.#tls !== null ? { secure: this.#tls.transport('QuorumCnxManager') } : {}),
       log: {
         info: (m) => this.#log.info('QuorumCnxManager', m),
         warn: (m) => this.#log.warn('QuorumCnxManager', m),
@@ -185,6 +200,7 @@ export class QuorumPeer {
     await this.#leaderListener?.stop();
     this.#leaderClient?.close();
     await this.server.stop();
+    this.#tls?.close();
   }
 
   // ---------------------------------------------------------------------------------
@@ -276,6 +292,7 @@ export class QuorumPeer {
       host: this.#cfg.quorumListenOnAllIPs ? '0.0.0.0' : me.host,
       port: me.quorumPort,
       maxPacketDataBytes: 2 * this.#settings.juteMaxBufferBytes,
+      ...(this.#tls !== null ? { secure: this.#tls.transport('LearnerCnxAcceptor') } : {}),
       log: { info: (m) => this.#log.info('LearnerCnxAcceptor', m), warn: (m) => this.#log.warn('LearnerCnxAcceptor', m) },
     });
     this.#leaderListener = listener;
@@ -357,6 +374,7 @@ export class QuorumPeer {
       maxPacketDataBytes: 2 * this.#settings.juteMaxBufferBytes,
       snapshotConsumer: (snap) => snapshotStreamConsumer({ extendedTypesEnabled: this.#settings.extendedTypesEnabled }, { zxid: snap.zxid }),
       ...(isIP(me.host) !== 0 ? { localAddress: me.host } : {}),
+      ...(this.#tls !== null ? { secure: this.#tls.transport(component) } : {}),
       log: { info: (m) => this.#log.info(component, m), warn: (m) => this.#log.warn(component, m) },
     });
     this.#leaderClient = client;

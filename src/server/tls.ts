@@ -26,6 +26,10 @@ export type ClientAuth = 'none' | 'want' | 'need';
 export type StoreType = 'PEM' | 'PKCS12' | 'JKS' | 'BCFKS';
 
 export interface ClientTlsConfig {
+  /** Where the settings came from: 'zookeeper.ssl.' (clients) or 'zookeeper.ssl.quorum.' (sslQuorum). */
+  prefix: string;
+  /** ssl.hostnameVerification / ssl.quorum.hostnameVerification (default true; used by quorum TLS). */
+  hostnameVerification: boolean;
   keyStore: { location: string; password: string; type: StoreType };
   trustStore: { location: string; password: string; type: StoreType } | null;
   clientAuth: ClientAuth;
@@ -39,7 +43,9 @@ export interface ClientTlsConfig {
   authProvider: string;
 }
 
-const PREFIX = 'zookeeper.ssl.';
+/** The client's properties (X509Util); the quorum's are QUORUM_PREFIX (QuorumX509Util). */
+const CLIENT_PREFIX = 'zookeeper.ssl.';
+const QUORUM_PREFIX = 'zookeeper.ssl.quorum.';
 
 /** The system property `zookeeper.<key>` (a zoo.cfg line `key=...` sets it too). */
 function prop(props: ReadonlyMap<string, string>, key: string): string | undefined {
@@ -47,7 +53,7 @@ function prop(props: ReadonlyMap<string, string>, key: string): string | undefin
 }
 
 /** ZooKeeper's KeyStoreFileType.fromPropertyValueOrFileName. */
-export function storeType(typeProp: string | undefined, location: string, what: string): StoreType {
+export function storeType(typeProp: string | undefined, location: string, what: string, PREFIX = CLIENT_PREFIX): StoreType {
   if (typeProp !== undefined && typeProp.trim() !== '') {
     const t = typeProp.trim().toUpperCase();
     if (t === 'PEM' || t === 'PKCS12' || t === 'JKS' || t === 'BCFKS') return t;
@@ -61,10 +67,10 @@ export function storeType(typeProp: string | undefined, location: string, what: 
   throw new TlsConfigError(`Unable to auto-detect store file type from file name: ${location}; set ${PREFIX}${what}.type=PEM or PKCS12`);
 }
 
-function password(props: ReadonlyMap<string, string>, what: string): string {
-  const direct = prop(props, `ssl.${what}.password`);
+function password(props: ReadonlyMap<string, string>, what: string, PREFIX: string): string {
+  const direct = props.get(`${PREFIX}${what}.password`);
   if (direct !== undefined) return direct;
-  const path = prop(props, `ssl.${what}.passwordPath`);
+  const path = props.get(`${PREFIX}${what}.passwordPath`);
   if (path === undefined || path === '') return '';
   try {
     // X509Util.getPasswordFromConfigPropertyOrFile: the file's content, trailing newline dropped.
@@ -78,12 +84,22 @@ const PROTOCOLS: Record<string, tls.SecureVersion> = { 'TLSv1': 'TLSv1', 'TLSv1.
 
 /** The client TLS settings from the zookeeper.ssl.* properties; null when no key store is set. */
 export function clientTlsConfig(props: ReadonlyMap<string, string>): ClientTlsConfig | null {
-  const keyLocation = prop(props, 'ssl.keyStore.location') ?? '';
+  return tlsConfig(props, CLIENT_PREFIX);
+}
+
+/** The quorum TLS settings (sslQuorum) from the zookeeper.ssl.quorum.* properties; null when no key store is set. */
+export function quorumTlsConfig(props: ReadonlyMap<string, string>): ClientTlsConfig | null {
+  return tlsConfig(props, QUORUM_PREFIX);
+}
+
+function tlsConfig(props: ReadonlyMap<string, string>, PREFIX: string): ClientTlsConfig | null {
+  const get = (k: string): string | undefined => props.get(`${PREFIX}${k}`);
+  const keyLocation = get('keyStore.location') ?? '';
   if (keyLocation === '') return null;
-  const keyType = storeType(prop(props, 'ssl.keyStore.type'), keyLocation, 'keyStore');
-  const trustLocation = prop(props, 'ssl.trustStore.location') ?? '';
-  const trustStore = trustLocation === '' ? null : { location: trustLocation, password: password(props, 'trustStore'), type: storeType(prop(props, 'ssl.trustStore.type'), trustLocation, 'trustStore') };
-  const authText = (prop(props, 'ssl.clientAuth') ?? '').trim();
+  const keyType = storeType(get('keyStore.type'), keyLocation, 'keyStore', PREFIX);
+  const trustLocation = get('trustStore.location') ?? '';
+  const trustStore = trustLocation === '' ? null : { location: trustLocation, password: password(props, 'trustStore', PREFIX), type: storeType(get('trustStore.type'), trustLocation, 'trustStore', PREFIX) };
+  const authText = (get('clientAuth') ?? '').trim();
   let clientAuth: ClientAuth = 'need';
   if (authText !== '') {
     const a = authText.toLowerCase();
@@ -91,8 +107,8 @@ export function clientTlsConfig(props: ReadonlyMap<string, string>): ClientTlsCo
     clientAuth = a;
   }
   // ssl.protocol is the highest version offered (SSLContext.getInstance); ssl.enabledProtocols lists them all.
-  const protocol = (prop(props, 'ssl.protocol') ?? 'TLSv1.2').trim();
-  const enabled = (prop(props, 'ssl.enabledProtocols') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const protocol = (get('protocol') ?? 'TLSv1.2').trim();
+  const enabled = (get('enabledProtocols') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const versions = (enabled.length > 0 ? enabled : [protocol]).map((p) => {
     const v = PROTOCOLS[p];
     if (v === undefined) throw new TlsConfigError(`Bad TLS protocol "${p}" in ${PREFIX}${enabled.length > 0 ? 'enabledProtocols' : 'protocol'}; expected TLSv1.2 or TLSv1.3`);
@@ -103,9 +119,13 @@ export function clientTlsConfig(props: ReadonlyMap<string, string>): ClientTlsCo
   // With ssl.protocol alone, Java also accepts older versions the JDK allows (TLSv1.2 with TLSv1.3 offered by the client is fine).
   const minVersion = enabled.length > 0 ? versions[0]! : 'TLSv1.2';
   const maxVersion = versions[versions.length - 1]! === 'TLSv1.2' && enabled.length === 0 ? 'TLSv1.3' : versions[versions.length - 1]!;
-  const cipherList = (prop(props, 'ssl.ciphersuites') ?? '').trim();
+  const cipherList = (get('ciphersuites') ?? '').trim();
+  // X509Util.isServerHostnameVerificationEnabled: config.getBoolean(..., true)
+  const hostnameVerification = (get('hostnameVerification') ?? 'true').trim().toLowerCase() !== 'false';
   return {
-    keyStore: { location: keyLocation, password: password(props, 'keyStore'), type: keyType },
+    prefix: PREFIX,
+    hostnameVerification,
+    keyStore: { location: keyLocation, password: password(props, 'keyStore', PREFIX), type: keyType },
     trustStore,
     clientAuth,
     minVersion,
@@ -123,7 +143,7 @@ function pemBlocks(text: string, label: RegExp): string[] {
   return out;
 }
 
-function readStore(location: string, what: string): Buffer {
+function readStore(location: string, what: string, PREFIX: string): Buffer {
   try {
     return readFileSync(location);
   } catch (e) {
@@ -131,7 +151,7 @@ function readStore(location: string, what: string): Buffer {
   }
 }
 
-function refuseJavaOnly(type: StoreType, location: string, what: string, bytes: Buffer): void {
+function refuseJavaOnly(type: StoreType, location: string, what: string, bytes: Buffer, PREFIX: string): void {
   const jksMagic = bytes.length >= 4 && bytes.readUInt32BE(0) === 0xfeedfeed;
   if (type === 'JKS' || type === 'BCFKS' || jksMagic) {
     const t = jksMagic ? 'JKS' : type;
@@ -144,7 +164,7 @@ function refuseJavaOnly(type: StoreType, location: string, what: string, bytes: 
 }
 
 /** PKCS#12 certificates as PEM, via `openssl pkcs12` (Node has no PKCS#12 reader for key-less stores). */
-function pkcs12Certificates(location: string, pass: string, what: string): string {
+function pkcs12Certificates(location: string, pass: string, what: string, PREFIX: string): string {
   let lastErr = '';
   for (const extra of [[], ['-legacy']]) {
     try {
@@ -163,11 +183,12 @@ function pkcs12Certificates(location: string, pass: string, what: string): strin
 
 /** Key, certificate and CA options for tls.createSecureContext, read from the stores now. */
 export function secureContextOptions(cfg: ClientTlsConfig): tls.SecureContextOptions {
+  const PREFIX = cfg.prefix;
   const opts: tls.SecureContextOptions = { minVersion: cfg.minVersion, maxVersion: cfg.maxVersion };
   if (cfg.ciphers !== undefined) opts.ciphers = cfg.ciphers;
   const ks = cfg.keyStore;
-  const keyBytes = readStore(ks.location, 'keyStore');
-  refuseJavaOnly(ks.type, ks.location, 'keyStore', keyBytes);
+  const keyBytes = readStore(ks.location, 'keyStore', PREFIX);
+  refuseJavaOnly(ks.type, ks.location, 'keyStore', keyBytes, PREFIX);
   if (ks.type === 'PKCS12') {
     opts.pfx = keyBytes;
     opts.passphrase = ks.password;
@@ -184,9 +205,9 @@ export function secureContextOptions(cfg: ClientTlsConfig): tls.SecureContextOpt
   }
   const ts = cfg.trustStore;
   if (ts !== null) {
-    const trustBytes = readStore(ts.location, 'trustStore');
-    refuseJavaOnly(ts.type, ts.location, 'trustStore', trustBytes);
-    const text = ts.type === 'PKCS12' ? pkcs12Certificates(ts.location, ts.password, 'trustStore') : trustBytes.toString('utf8');
+    const trustBytes = readStore(ts.location, 'trustStore', PREFIX);
+    refuseJavaOnly(ts.type, ts.location, 'trustStore', trustBytes, PREFIX);
+    const text = ts.type === 'PKCS12' ? pkcs12Certificates(ts.location, ts.password, 'trustStore', PREFIX) : trustBytes.toString('utf8');
     const cas = pemBlocks(text, /^(TRUSTED )?CERTIFICATE$/).map((c) => c.replace(/TRUSTED CERTIFICATE/g, 'CERTIFICATE'));
     if (cas.length === 0) throw new TlsConfigError(`${PREFIX}trustStore.location ${ts.location} holds no certificates`);
     opts.ca = cas;
@@ -323,20 +344,20 @@ function peer(socket: net.Socket): string {
   return `/${a.startsWith('::ffff:') ? a.slice(7) : a}:${socket.remotePort ?? 0}`;
 }
 
-function describeVerifyError(code: string): string {
+export function describeVerifyError(code: string, PREFIX = CLIENT_PREFIX, whose = 'client'): string {
   switch (code) {
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
     case 'UNABLE_TO_GET_ISSUER_CERT':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-      return `the client certificate is not signed by a CA in ${PREFIX}trustStore (${code})`;
+      return `the ${whose} certificate is not signed by a CA in ${PREFIX}trustStore (${code})`;
     case 'CERT_HAS_EXPIRED':
-      return `the client certificate has expired (${code})`;
+      return `the ${whose} certificate has expired (${code})`;
     case 'CERT_NOT_YET_VALID':
-      return `the client certificate is not valid yet (${code})`;
+      return `the ${whose} certificate is not valid yet (${code})`;
     default:
-      return `the client certificate was refused (${code})`;
+      return `the ${whose} certificate was refused (${code})`;
   }
 }
 
@@ -355,6 +376,7 @@ export interface ClientTlsServerOptions {
  */
 export function createClientTlsServer(opts: ClientTlsServerOptions, accept: (socket: net.Socket) => void): net.Server {
   const { cfg, log } = opts;
+  const PREFIX = cfg.prefix;
   const component = 'NettyServerCnxnFactory';
   const contextOptions = (): tls.TlsOptions => ({
     ...secureContextOptions(cfg),
@@ -366,7 +388,7 @@ export function createClientTlsServer(opts: ClientTlsServerOptions, accept: (soc
     if (cfg.clientAuth !== 'none') {
       const presented = socket.getPeerX509Certificate() !== undefined;
       if (!socket.authorized && (cfg.clientAuth === 'need' || presented)) {
-        const reason = presented ? describeVerifyError(String(socket.authorizationError)) : `the client presented no certificate and ${PREFIX}clientAuth=need`;
+        const reason = presented ? describeVerifyError(String(socket.authorizationError), PREFIX) : `the client presented no certificate and ${PREFIX}clientAuth=need`;
         log.error(component, `Unsuccessful handshake with ${peer(socket)}: ${reason}; closing the connection`);
         opts.onHandshakeFailure?.();
         socket.destroy();

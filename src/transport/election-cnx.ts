@@ -43,6 +43,7 @@ import {
   type ElectionAddress,
   type InitialMessage,
 } from '../zab/election-wire.js';
+import type { SecureTransport } from './secure-transport.js';
 
 /** QuorumCnxManager.cnxTO default (zookeeper.cnxTimeout). */
 export const ELECTION_CONNECT_TIMEOUT_MS_DEFAULT = 5000;
@@ -75,6 +76,8 @@ export interface ElectionCnxOptions {
   readonly log: { info(m: string): void; warn(m: string): void; debug?(m: string): void };
   /** Connect and initial-message timeout (ZooKeeper's cnxTimeout), default 5000. */
   readonly connectTimeoutMs?: number;
+  /** sslQuorum: TLS for every connection, both ways (the connect timeout covers the handshake). */
+  readonly secure?: SecureTransport;
 }
 
 /** One live connection, for diagnostics and tests. */
@@ -173,7 +176,20 @@ export class ElectionConnectionManager {
   async start(): Promise<void> {
     if (this.#server !== null || this.#stopped) throw new Error('ElectionConnectionManager.start: already started or stopped');
     const { listenHost: host, listenPort: port } = this.#opts;
-    const server = net.createServer((socket) => this.#onAccept(socket));
+    const secure = this.#opts.secure;
+    const server = net.createServer((socket) => {
+      if (secure === undefined) {
+        this.#onAccept(socket);
+        return;
+      }
+      // The handshake and the peer's certificate first; the initial message follows in TLS.
+      this.#track(socket);
+      socket.setTimeout(this.#connectTimeoutMs, () => socket.destroy());
+      secure.accept(socket, (ready) => {
+        socket.setTimeout(0);
+        this.#onAccept(ready);
+      });
+    });
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error): void => {
@@ -305,7 +321,9 @@ export class ElectionConnectionManager {
     this.#debug(`Opening channel to server ${sid}`);
     // From our own election address, so that firewall rules can tell nodes apart on one machine.
     const localAddress = this.#opts.myElectionAddress.host;
-    const socket = net.connect({ host: address.host, port: address.port, ...(isUnicastIp(localAddress) ? { localAddress } : {}) });
+    const target = { host: address.host, port: address.port, ...(isUnicastIp(localAddress) ? { localAddress } : {}) };
+    const secure = this.#opts.secure;
+    const socket = secure !== undefined ? secure.connect(target, () => onReady()) : net.connect(target);
     this.#track(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true);
@@ -320,7 +338,7 @@ export class ElectionConnectionManager {
       this.#connecting.delete(sid);
       if (!this.#stopped) this.#warnCannotOpen(sid, address, this.#socketErrors.get(socket));
     });
-    socket.once('connect', () => {
+    const onReady = (): void => {
       connected = true;
       socket.off('timeout', onTimeout);
       socket.setTimeout(0);
@@ -338,7 +356,8 @@ export class ElectionConnectionManager {
         this.#debug(`Have larger server identifier, so keeping the connection: (myId:${this.#myId} --> sid:${sid})`);
         this.#establish(sid, socket, true, null);
       }
-    });
+    };
+    if (secure === undefined) socket.once('connect', onReady);
   }
 
   #warnCannotOpen(sid: number, address: ElectionAddress, cause: Error | undefined): void {

@@ -24,6 +24,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { AssertionError, assert } from '../util/assert.js';
 import { QUORUM_PACKET_DATA_BYTES_MAX_DEFAULT, QuorumPacketDecoder, describePacket, encodeQuorumPacket, type QuorumPacket } from '../zab/packet.js';
+import type { SecureTransport } from './secure-transport.js';
 
 /** zookeeper.leaderConnectDelayDuringRetryMs: the pause between attempts to connect to the leader. */
 export const LEADER_CONNECT_RETRY_DELAY_MS_DEFAULT = 100;
@@ -251,6 +252,8 @@ export interface QuorumListenerOptions {
   /** See QUORUM_BACKLOG_WARN_BYTES_DEFAULT. */
   readonly backlogWarnBytes?: number;
   readonly log: QuorumLinkLog;
+  /** sslQuorum: learners connect over TLS (and are verified) before they count as connected. */
+  readonly secure?: SecureTransport;
 }
 
 /** The leader's quorum port: accepts learners and names each connection by an id (1, 2, ...). */
@@ -263,6 +266,8 @@ export class QuorumListener {
 
   readonly #opts: QuorumListenerOptions;
   readonly #links = new Map<number, Link>();
+  /** Accepted sockets still in their TLS handshake (sslQuorum). */
+  readonly #handshaking = new Set<net.Socket>();
   #server: net.Server | null = null;
   #nextConn = 1;
   #stopped: Promise<void> | null = null;
@@ -286,7 +291,24 @@ export class QuorumListener {
   listen(): Promise<void> {
     assert(this.#server === null && this.#stopped === null, 'listen() on a listener that is listening or stopped');
     const { host, port, log } = this.#opts;
-    const server = net.createServer((socket) => this.#accept(socket));
+    const secure = this.#opts.secure;
+    const server = net.createServer((socket) => {
+      if (secure === undefined) {
+        this.#accept(socket);
+        return;
+      }
+      socket.on('error', () => undefined); // a failed handshake is logged by the SecureTransport
+      if (this.#stopped !== null) {
+        socket.destroy();
+        return;
+      }
+      this.#handshaking.add(socket);
+      socket.once('close', () => this.#handshaking.delete(socket));
+      secure.accept(socket, (ready) => {
+        this.#handshaking.delete(socket);
+        this.#accept(ready);
+      });
+    });
     this.#server = server;
     return new Promise<void>((resolve, reject) => {
       const failed = (e: Error): void => {
@@ -333,6 +355,7 @@ export class QuorumListener {
       }
       // The callback runs once every connection has closed (and their onClose was called).
       server.close(() => resolve());
+      for (const socket of this.#handshaking) socket.destroy();
       for (const link of this.#links.values()) link.close('the quorum listener is stopping');
     });
     return this.#stopped;
@@ -382,6 +405,8 @@ export interface QuorumClientOptions {
   /** Makes the reader of the snapshot stream that follows a SNAP (given that SNAP). */
   readonly snapshotConsumer: (snap: QuorumPacket) => StreamConsumer;
   readonly log: QuorumLinkLog;
+  /** sslQuorum: connect over TLS; the attempt succeeds once the leader's certificate is verified. */
+  readonly secure?: SecureTransport;
 }
 
 type ClientState = 'idle' | 'connecting' | 'connected' | 'closed';
@@ -477,22 +502,26 @@ export class QuorumClient {
       return;
     }
     const { host, port, localAddress } = this.#opts;
-    const socket = net.connect({ host, port, ...(localAddress !== undefined ? { localAddress } : {}) });
-    this.#attempt = socket;
-    const timeoutMs = Math.min(this.#opts.connectTimeoutMs, remaining);
-    const timeout = setTimeout(() => socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
-    this.#connectTimer = timeout;
-    socket.once('connect', () => {
+    const target = { host, port, ...(localAddress !== undefined ? { localAddress } : {}) };
+    const secure = this.#opts.secure;
+    const onReady = (): void => {
       clearTimeout(timeout);
       this.#connectTimer = null;
       socket.removeAllListeners('error');
       this.#attempt = null;
       this.#connected(socket);
-    });
+    };
+    const socket = secure !== undefined ? secure.connect(target, onReady) : net.connect(target);
+    this.#attempt = socket;
+    const timeoutMs = Math.min(this.#opts.connectTimeoutMs, remaining);
+    const timeout = setTimeout(() => socket.destroy(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
+    this.#connectTimer = timeout;
+    if (secure === undefined) socket.once('connect', onReady);
     socket.once('error', (e: Error) => {
       clearTimeout(timeout);
       this.#connectTimer = null;
       socket.removeAllListeners('connect');
+      socket.removeAllListeners('secureConnect');
       socket.destroy();
       this.#attempt = null;
       this.#failed(tries, e);

@@ -75,3 +75,13 @@ export function makeTestPki(): TestPki {
     throw e;
   }
 }
+
+/**
+ * A quorum member's certificate (sslQuorum): subjectAltName IP:`ip`, usable both to
+ * accept and to open connections, signed by the test CA or, with 'rogue-ca', by the
+ * untrusted one. Files `name`.pem/.key/.crt/.p12 in the PKI's dir.
+ */
+export function quorumCert(pki: TestPki, name: string, ip: string, ca: 'ca' | 'rogue-ca' = 'ca'): CertFiles {
+  const ext = `subjectAltName=IP:${ip}\nextendedKeyUsage=serverAuth,clientAuth\n`;
+  return issue(pki.dir, name, `/O=zookeeper-ts/OU=quorum/CN=${ip}`, `CN=${ip},OU=quorum,O=zookeeper-ts`, ca, ext);
+}
