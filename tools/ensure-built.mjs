@@ -4,7 +4,8 @@
  *
  * dist/ is out of date when a compiled file is missing or older than its source:
  * src/X.ts -> dist/src/X.js (tsc rewrites every output on a build), or when the jute
- * schema or its generator is newer than the generated src/jute/records.gen.ts. Then
+ * schema or its generator is newer than the generated src/jute/records.gen.ts, or a file
+ * of web/console is newer than dist/console/index.html (the console's page). Then
  * this runs `npm run build` (gen + tsc) and exits with its status; otherwise it exits 0
  * at once, printing nothing (a few hundred stat calls).
  *
@@ -56,6 +57,14 @@ function staleReason() {
     const outTime = mtime(out);
     if (outTime < 0) return `dist/src/${rel.replace(/\.ts$/, '.js')} is missing`;
     if (mtime(path.join(src, rel)) > outTime) return `src/${rel} changed since the last build`;
+  }
+  // The web console (web/console -> dist/console, built by Vite).
+  const page = mtime(path.join(root, 'dist', 'console', 'index.html'));
+  if (existsSync(path.join(root, 'web', 'console'))) {
+    if (page < 0) return 'dist/console/index.html is missing';
+    for (const rel of walk(path.join(root, 'web', 'console'))) {
+      if (mtime(path.join(root, 'web', 'console', rel)) > page) return `web/console/${rel} changed since the last build`;
+    }
   }
   const tsconfig = mtime(path.join(root, 'tsconfig.json'));
   if (tsconfig > mtime(path.join(dist, 'cli', 'zk-server.js'))) return 'tsconfig.json changed since the last build';

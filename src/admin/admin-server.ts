@@ -19,6 +19,7 @@ import type { Logger } from '../server/log.js';
 import type { ServerReport } from '../server/four-letter-words.js';
 import type { ZooKeeperServer } from '../server/zk-server.js';
 import { primaryNames, runCommand } from './commands.js';
+import { WebConsole, defaultAssetsDir } from './console.js';
 import { toJacksonJson } from './json.js';
 
 export interface AdminServerOptions {
@@ -34,6 +35,17 @@ export interface AdminServerOptions {
   readonly idleTimeoutMs: number;
   /** What initial_configuration answers: the zoo.cfg text of a standalone server, null in an ensemble. */
   readonly initialConfig: string | null;
+  /** admin.console.enabled: true, false, or null (on when `address` is a loopback address). */
+  readonly consoleEnabled?: boolean | null;
+  /** admin.console.readOnly */
+  readonly consoleReadOnly?: boolean;
+  /** Where the console's built page is (default: dist/console). */
+  readonly consoleAssetsDir?: string;
+}
+
+/** Whether an address is on loopback only (127/8, ::1, localhost). */
+export function isLoopback(address: string): boolean {
+  return /^127\./.test(address) || address === '::1' || address === 'localhost' || /^::ffff:127\./.test(address);
 }
 
 /** An answer, as the handler produced it (for tests that do not open a port). */
@@ -46,6 +58,7 @@ export interface AdminResponse {
 export class AdminServer {
   #http: http.Server | null = null;
   #bound: AddressInfo | null = null;
+  #console: WebConsole | null = null;
 
   constructor(
     readonly zk: ZooKeeperServer,
@@ -103,6 +116,19 @@ export class AdminServer {
     this.#http = server;
     this.#bound = server.address() as AddressInfo;
     this.log.info('JettyAdminServer', `Started AdminServer on address ${o.address}, port ${this.#bound.port} and command URL ${o.commandUrl}`);
+    const consoleOn = o.consoleEnabled ?? isLoopback(o.address);
+    if (consoleOn) {
+      this.#console = new WebConsole(
+        this.zk,
+        this.report,
+        { readOnly: o.consoleReadOnly ?? false, assetsDir: o.consoleAssetsDir ?? defaultAssetsDir(), commandUrl: o.commandUrl, adminPort: () => this.#bound?.port ?? null },
+        this.log,
+      );
+      const host = o.address === '0.0.0.0' ? '<this host>' : o.address.includes(':') ? `[${o.address}]` : o.address;
+      this.log.info('WebConsole', `Console at http://${host}:${this.#bound.port}/console/${o.consoleReadOnly === true ? ' (read-only)' : ''}`);
+    } else {
+      this.log.info('WebConsole', `Console off: ${o.consoleEnabled === false ? 'admin.console.enabled=false' : `the AdminServer binds to ${o.address}, not loopback; set admin.console.enabled=true to serve it there`}`);
+    }
     return true;
   }
 
@@ -111,6 +137,9 @@ export class AdminServer {
     if (server === null) return;
     this.#http = null;
     this.#bound = null;
+    const consoleServer = this.#console;
+    this.#console = null;
+    await consoleServer?.stop();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -144,6 +173,8 @@ export class AdminServer {
   }
 
   async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const webConsole = this.#console;
+    if (webConsole !== null && WebConsole.owns(new URL(req.url ?? '/', 'http://admin.invalid').pathname)) return webConsole.serve(req, res);
     let answer: AdminResponse;
     try {
       answer = await this.handle(req.method ?? 'GET', req.url ?? '/');

@@ -34,6 +34,8 @@ export async function startAdminServer(cfg: ServerConfig, zk: ZooKeeperServer, l
       commandUrl: cfg.adminCommandUrl,
       idleTimeoutMs: cfg.adminIdleTimeoutMs,
       initialConfig,
+      consoleEnabled: cfg.adminConsoleEnabled,
+      consoleReadOnly: cfg.adminConsoleReadOnly,
     },
     log,
   );

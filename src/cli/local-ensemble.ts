@@ -6,6 +6,8 @@
  *
  *   <dir>/nodeN/conf/zoo.cfg    tickTime, initLimit=10, syncLimit=5, dataDir, dataLogDir,
  *                               clientPort=2181, clientPortAddress=<ip N>,
+ *                               admin.serverAddress=<ip N>, admin.serverPort=8080 (the
+ *                               AdminServer and its web console, /console/),
  *                               server.M=<ip M>:2888:3888 for every M
  *   <dir>/nodeN/data/myid       N
  *   <dir>/nodeN/data/version-2  snapshots and epoch files (written by the node)
@@ -51,6 +53,8 @@ import { sendFourLetterWord, statusTarget } from './status.js';
 export const GUIDE_CLIENT_PORT = 2181;
 export const GUIDE_QUORUM_PORT = 2888;
 export const GUIDE_ELECTION_PORT = 3888;
+/** The AdminServer's default port; node N's AdminServer (and web console) listens there on its own address. */
+export const GUIDE_ADMIN_PORT = 8080;
 /** How long the nodes get to exit after SIGTERM before they are SIGKILLed. */
 export const STOP_GRACE_MS = 15_000;
 /** A second stop signal SIGKILLs the nodes, unless it comes this soon after the first (a duplicate). */
@@ -156,8 +160,9 @@ export function planLayout(opts: LocalEnsembleOptions): NodeLayout[] {
       'maxClientCnxns=200',
       'autopurge.snapRetainCount=10',
       'autopurge.purgeInterval=1',
-      '# Every node would put its AdminServer on 0.0.0.0:8080; they cannot share it.',
-      'admin.enableServer=false',
+      '# The AdminServer, with the web console at /console/, on this node\'s own address.',
+      `admin.serverAddress=${host}`,
+      `admin.serverPort=${GUIDE_ADMIN_PORT + offset(i)}`,
       ...servers,
       '',
     ].join('\n');
@@ -324,6 +329,8 @@ interface RunningNode {
   /** Where srvr and clients reach it. */
   clientHost: string;
   clientPort: number;
+  /** Its web console's URL, when its zoo.cfg serves one. */
+  consoleUrl: string | null;
   /** Its output file and where this run's output starts in it, when the output goes to a file. */
   out: { path: string; from: number } | null;
   child: ChildProcess | null;
@@ -579,13 +586,14 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
   };
   process.on('exit', killAll);
 
-  for (const { layout: n, host, port } of configs) {
+  for (const { layout: n, host, port, cfg } of configs) {
     let markExited!: () => void;
     const node: RunningNode = {
       id: n.id,
       cfgPath: n.cfgPath,
       clientHost: host,
       clientPort: port,
+      consoleUrl: consoleUrlOf(cfg),
       out: null,
       child: null,
       pid: undefined,
@@ -731,6 +739,16 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
   return code;
 }
 
+/** The web console's URL from a node's zoo.cfg (as the AdminServer decides it), or null when it serves none. */
+function consoleUrlOf(cfg: ServerConfig): string | null {
+  if (!cfg.adminServerEnabled) return null;
+  const a = cfg.adminServerAddress;
+  const loopback = /^127\./.test(a) || a === '::1' || a === 'localhost';
+  if (!(cfg.adminConsoleEnabled ?? loopback)) return null;
+  const host = a === '0.0.0.0' || a === '::' ? '127.0.0.1' : a.includes(':') ? `[${a}]` : a;
+  return `http://${host}:${cfg.adminServerPort}/console/`;
+}
+
 function printSummary(io: Io, root: string, nodes: RunningNode[], modes: Map<number, string>): void {
   const addr = (n: RunningNode): string => `${n.clientHost}:${n.clientPort}`;
   const width = Math.max(...nodes.map((n) => addr(n).length));
@@ -743,6 +761,7 @@ function printSummary(io: Io, root: string, nodes: RunningNode[], modes: Map<num
     }),
     `Connect:  zkCli.sh -server ${nodes.map(addr).join(',')}`,
     `Status:   zk-server status ${nodes[0]?.cfgPath ?? ''}`,
+    ...(nodes.some((n) => n.consoleUrl !== null) ? [`Console:  ${nodes.filter((n) => n.consoleUrl !== null).map((n) => n.consoleUrl).join('  ')}`] : []),
     'Stop:     Ctrl-C stops every node; run the same command again to restart them on the same data.',
     '',
   ];

@@ -136,6 +136,10 @@ export interface ServerConfig {
   adminServerPort: number;
   adminCommandUrl: string;
   adminIdleTimeoutMs: number;
+  /** admin.console.enabled (ours): the web console under /console; null = on where the AdminServer binds to loopback. */
+  adminConsoleEnabled: boolean | null;
+  /** admin.console.readOnly (ours): the console browses but never changes the tree. */
+  adminConsoleReadOnly: boolean;
   maxResponseCacheSize: number;
   maxGetChildrenResponseCacheSize: number;
   /** zookeeper.maxCnxns: server-wide connection limit; 0 = unlimited. */
@@ -445,7 +449,7 @@ const KNOWN_ZOOKEEPER_PROPERTIES = new Set([
   '4lw.commands.whitelist', 'DigestAuthenticationProvider.digestAlg',
   'DigestAuthenticationProvider.enabled', 'DigestAuthenticationProvider.superDigest',
   'SASLAuthenticationProvider.superPassword', 'X509AuthenticationProvider.superUser',
-  'admin.commandURL', 'admin.enableServer', 'admin.forceHttps', 'admin.httpVersion', 'admin.idleTimeout',
+  'admin.commandURL', 'admin.console.enabled', 'admin.console.readOnly', 'admin.enableServer', 'admin.forceHttps', 'admin.httpVersion', 'admin.idleTimeout',
   'admin.portUnification', 'admin.serverAddress', 'admin.serverPort', 'allowSaslFailedClients',
   'audit.enable', 'audit.impl.class', 'bitHashCacheSize', 'clientCnxnSocket', 'clientTcpKeepAlive',
   'closeSessionTxn.enabled', 'cnxTimeout', 'commitLogCount', 'commitProcessor.maxCommitBatchSize',
@@ -1100,7 +1104,7 @@ type Tunables = Pick<ServerConfig,
   'extendedTypesEnabled' | 'readOnlyModeEnabled' | 'superDigest' | 'skipAcl' | 'jaasLoginConfigFile' |
   'fourLetterWordWhitelist' | 'fourLetterWordWhitelistRaw' | 'fourLetterWordWhitelistExplicit' |
   'adminServerEnabled' | 'adminServerAddress' | 'adminServerPort' | 'adminCommandUrl' |
-  'adminIdleTimeoutMs' | 'maxResponseCacheSize' | 'maxGetChildrenResponseCacheSize' | 'maxCnxns' |
+  'adminIdleTimeoutMs' | 'adminConsoleEnabled' | 'adminConsoleReadOnly' | 'maxResponseCacheSize' | 'maxGetChildrenResponseCacheSize' | 'maxCnxns' |
   'digestEnabled' | 'dataDirAutocreate'>;
 
 function resolveTunables(props: Map<string, PropValue>, file: string, warnings: string[]): Tunables {
@@ -1232,6 +1236,8 @@ function resolveTunables(props: Map<string, PropValue>, file: string, warnings: 
   }
   const adminCommandUrl = str(['zookeeper.admin.commandURL']) ?? '/commands';
   const adminIdleTimeoutMs = num(['zookeeper.admin.idleTimeout'], 30000, { min: 0, expected: 'a number of milliseconds', example: '30000' });
+  const adminConsoleEnabled = lookup('zookeeper.admin.console.enabled') ? bool(['zookeeper.admin.console.enabled'], true) : null;
+  const adminConsoleReadOnly = bool(['zookeeper.admin.console.readOnly'], false);
   const maxResponseCacheSize = num(['zookeeper.maxResponseCacheSize'], 400, { min: INT_MIN, expected: 'a number of cached responses (0 or less disables the cache)', example: '400' });
   const maxGetChildrenResponseCacheSize = num(['zookeeper.maxGetChildrenResponseCacheSize'], 400, { min: INT_MIN, expected: 'a number of cached responses (0 or less disables the cache)', example: '400' });
   const maxCnxns = num(['zookeeper.maxCnxns'], 0, { min: 0, expected: 'a total connection limit (0 = unlimited)', example: '0' });
@@ -1260,6 +1266,8 @@ function resolveTunables(props: Map<string, PropValue>, file: string, warnings: 
     adminServerPort,
     adminCommandUrl,
     adminIdleTimeoutMs,
+    adminConsoleEnabled,
+    adminConsoleReadOnly,
     maxResponseCacheSize,
     maxGetChildrenResponseCacheSize,
     maxCnxns,

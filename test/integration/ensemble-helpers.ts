@@ -62,8 +62,8 @@ export interface EnsembleOptions {
   tickTimeMs?: number;
   initLimit?: number;
   syncLimit?: number;
-  /** More zoo.cfg lines for every node. */
-  extraCfg?: string[];
+  /** More zoo.cfg lines for every node (a function: for node `id`). */
+  extraCfg?: string[] | ((id: number) => string[]);
   /** Lines of output kept per node (default 600). */
   keepLines?: number;
 }
@@ -316,7 +316,7 @@ export class Ensemble {
         'maxClientCnxns=200',
         'admin.enableServer=false',
         ...(this.observers.has(id) ? ['peerType=observer'] : []),
-        ...(options.extraCfg ?? []),
+        ...(typeof options.extraCfg === 'function' ? options.extraCfg(id) : options.extraCfg ?? []),
         ...serverLines,
       ];
       writeFileSync(node.cfgPath, cfg.join('\n') + '\n');
