@@ -32,6 +32,8 @@ export function settingsFromConfig(cfg: ServerConfig): ServerSettings {
     maxSessionTimeoutMs: cfg.maxSessionTimeoutMs,
     clientPort: cfg.clientPort ?? 2181,
     clientPortAddress: cfg.clientPortAddress,
+    // secureClientPort alone: TLS only, as ZooKeeper (no clientPort, no plaintext listener).
+    plaintextClientPort: cfg.clientPort !== undefined || cfg.secureClientPort === undefined,
     ...(cfg.secureClientPort !== undefined ? { secureClientPort: cfg.secureClientPort, secureClientPortAddress: cfg.secureClientPortAddress } : {}),
     maxClientCnxns: cfg.maxClientCnxns,
     juteMaxBufferBytes: cfg.juteMaxBufferBytes,

@@ -21,6 +21,11 @@ export interface ServerSettings {
   maxSessionTimeoutMs: number;
   clientPort: number;
   clientPortAddress: string;
+  /**
+   * False when zoo.cfg sets secureClientPort and no clientPort: ZooKeeper then opens no
+   * plaintext client listener (only the TLS one). Default true.
+   */
+  plaintextClientPort?: boolean;
   /** secureClientPort: the TLS client port (key material from the zookeeper.ssl.* properties). */
   secureClientPort?: number;
   /** secureClientPortAddress */

@@ -281,7 +281,7 @@ export class ZooKeeperServer implements ClientHandler {
   }
 
   get clientAddress(): { host: string; port: number } {
-    const a = this.#listener?.address();
+    const a = (this.#listener ?? this.#secureListener)?.address();
     return { host: a?.address ?? this.settings.clientPortAddress, port: a?.port ?? this.settings.clientPort };
   }
 
@@ -298,20 +298,24 @@ export class ZooKeeperServer implements ClientHandler {
     }
     const tlsFactory = (mode: 'tls' | 'unified') => (accept: (socket: import('node:net').Socket) => void) =>
       createClientTlsServer({ cfg: tlsCfg!, mode, log: this.log, onHandshakeFailure: () => this.authFailedCount++ }, accept);
-    this.#listener = new ClientListener(
-      {
-        host: s.clientPortAddress,
-        port: s.clientPort,
-        maxFrameBytes: s.juteMaxBufferBytes,
-        maxClientCnxns: s.maxClientCnxns,
-        fourLetterWords: fourLetterWordNames,
-        sessionlessTimeoutMs: sessionlessCnxnTimeoutMs(s.properties),
-        ...(unified ? { serverFactory: tlsFactory('unified') } : {}),
-      },
-      this,
-    );
-    this.log.info(unified ? 'NettyServerCnxnFactory' : 'NIOServerCnxnFactory', `binding to port ${s.clientPortAddress}/${s.clientPortAddress}:${s.clientPort}${unified ? ' (TLS and plaintext: client.portUnification=true)' : ''}`);
-    await this.#listener.listen();
+    if (s.plaintextClientPort === false) {
+      this.log.info('ZooKeeperServerMain', `clientPort is not set: no plaintext client port, clients connect over TLS to secureClientPort=${s.secureClientPort}`);
+    } else {
+      this.#listener = new ClientListener(
+        {
+          host: s.clientPortAddress,
+          port: s.clientPort,
+          maxFrameBytes: s.juteMaxBufferBytes,
+          maxClientCnxns: s.maxClientCnxns,
+          fourLetterWords: fourLetterWordNames,
+          sessionlessTimeoutMs: sessionlessCnxnTimeoutMs(s.properties),
+          ...(unified ? { serverFactory: tlsFactory('unified') } : {}),
+        },
+        this,
+      );
+      this.log.info(unified ? 'NettyServerCnxnFactory' : 'NIOServerCnxnFactory', `binding to port ${s.clientPortAddress}/${s.clientPortAddress}:${s.clientPort}${unified ? ' (TLS and plaintext: client.portUnification=true)' : ''}`);
+      await this.#listener.listen();
+    }
     if (s.secureClientPort !== undefined) {
       const host = s.secureClientPortAddress ?? s.clientPortAddress;
       this.#secureListener = new ClientListener(
@@ -998,7 +1002,9 @@ export class ZooKeeperServer implements ClientHandler {
    */
   clientConnections(): Array<{ conn: ClientConnection; cnxn: ServerCnxn | undefined }> {
     const out: Array<{ conn: ClientConnection; cnxn: ServerCnxn | undefined }> = [];
-    for (const conn of this.#listener?.connections ?? []) out.push({ conn, cnxn: this.#cnxns.get(conn) });
+    for (const listener of [this.#listener, this.#secureListener]) {
+      for (const conn of listener?.connections ?? []) out.push({ conn, cnxn: this.#cnxns.get(conn) });
+    }
     return out;
   }
 
