@@ -39,6 +39,7 @@ export function settingsFromConfig(cfg: ServerConfig): ServerSettings {
     juteMaxBufferBytes: cfg.juteMaxBufferBytes,
     globalOutstandingLimit: cfg.globalOutstandingLimit,
     skipACL: cfg.skipAcl,
+    reconfigEnabled: cfg.reconfigEnabled,
     extendedTypesEnabled: cfg.extendedTypesEnabled,
     superDigest: cfg.superDigest,
     fourLetterWordWhitelist: cfg.fourLetterWordWhitelist,

@@ -245,6 +245,49 @@ export function getConfigSpec(watcher: Watcher | null): RequestSpec<DataResult> 
   };
 }
 
+/** What a reconfig asks for: joining/leaving servers (incremental) or the whole new member list. */
+export interface ReconfigOptions {
+  /** server.N=host:quorumPort:electionPort[:role];[clientHost:]clientPort, comma-separated or a list. */
+  readonly joining?: string | readonly string[] | null;
+  /** Server ids, comma-separated or a list. */
+  readonly leaving?: string | readonly (string | number)[] | null;
+  /** Non-incremental: every member of the new config. */
+  readonly members?: string | readonly string[] | null;
+  /** Fail with BADVERSION unless the config in force has this version (-1: any). */
+  readonly fromConfig?: number;
+}
+
+function listText(v: string | readonly (string | number)[] | null | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'string' ? v : v.join(',');
+}
+
+/**
+ * reconfig (ZooKeeperAdmin.reconfigure): ReconfigRequest, whose absent strings go as
+ * null (a -1 length), as Java's: a Java server reads an empty newMembers as a
+ * non-incremental reconfig to nothing. The reply is the new config and its stat.
+ */
+export function reconfigSpec(o: ReconfigOptions): RequestSpec<DataResult> {
+  const joining = listText(o.joining);
+  const leaving = listText(o.leaving);
+  const members = listText(o.members);
+  return {
+    op: OpCode.reconfig,
+    path: CONFIG_NODE,
+    write: (w) => {
+      for (const s of [joining, leaving, members]) {
+        if (s === null) w.writeInt(-1);
+        else w.writeString(s);
+      }
+      w.writeLong(o.fromConfig ?? -1);
+    },
+    read: (r) => {
+      const res = readGetDataResponse(r);
+      return { data: bytesOf(res.data), stat: res.stat };
+    },
+  };
+}
+
 export function setDataSpec(chroot: Chroot, path: string, data: Data, version: number): RequestSpec<Stat> {
   validatePath(path);
   const serverPath = chroot.toServer(path);

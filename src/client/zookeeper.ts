@@ -37,6 +37,8 @@ import {
   getChildren2Spec,
   getChildrenSpec,
   getConfigSpec,
+  reconfigSpec,
+  type ReconfigOptions,
   getDataSpec,
   getEphemeralsSpec,
   multiError,
@@ -366,6 +368,14 @@ export class ZooKeeper {
   /** The data of /zookeeper/config (the ensemble's dynamic configuration). */
   getConfig(options: WatchOption = {}): Promise<DataResult> {
     return this.#call(() => getConfigSpec(this.#watcherOf(options.watch)));
+  }
+
+  /**
+   * Change the ensemble's membership (ZooKeeperAdmin.reconfigure): needs reconfigEnabled
+   * and the super user (or skipACL). Resolves to the new config and its stat.
+   */
+  reconfig(options: ReconfigOptions): Promise<DataResult> {
+    return this.#call(() => reconfigSpec(options));
   }
 
   /** The identities this session is authenticated as. */

@@ -226,6 +226,13 @@ export class FinalStage {
         const stat = rc!.stat!;
         return (w) => writeSetDataResponse(w, { stat });
       }
+      case OpCode.reconfig: {
+        // FinalRequestProcessor: the new config and the stat of /zookeeper/config.
+        errOf(rc!);
+        const stat = rc!.stat!;
+        const { data } = this.db.getData('/zookeeper/config', null);
+        return (w) => writeGetDataResponse(w, { data, stat });
+      }
       case OpCode.setACL: {
         errOf(rc!);
         const stat = rc!.stat!;

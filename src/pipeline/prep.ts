@@ -16,10 +16,12 @@ import {
   readGetChildrenRequest,
   readGetDataRequest,
   readMultiHeader,
+  readReconfigRequest,
   readSetACLRequest,
   readSetDataRequest,
   type ACL,
   type CreateRequest,
+  type ReconfigRequest,
   type StatPersisted,
   type TxnHeader,
 } from '../jute/records.gen.js';
@@ -62,7 +64,16 @@ export interface PrepSessions {
 
 export interface PrepConfig extends AclPolicy {
   extendedTypesEnabled: boolean;
+  /** reconfigEnabled in zoo.cfg (3.8's default false): otherwise reconfig fails with RECONFIGDISABLED. */
+  reconfigEnabled?: boolean;
 }
+
+/**
+ * The leader's part of a reconfig (LeaderZooKeeperServer): the new config's text, with
+ * `version=` the txn's zxid, or a KeeperError (ReconfigInProgress, BadVersion,
+ * BadArguments, NewConfigNoQuorum). Null on a server that is not leading an ensemble.
+ */
+export type ReconfigHook = (request: ReconfigRequest, zxid: number) => Buffer;
 
 /** A pending change, as ZooKeeper's ChangeRecord; stat null means deleted. */
 interface ChangeRecord {
@@ -73,6 +84,9 @@ interface ChangeRecord {
   acl: readonly ACL[];
   data: Buffer | null;
 }
+
+/** ZooDefs.CONFIG_NODE */
+const CONFIG_NODE = '/zookeeper/config';
 
 function isTtlFlag(flags: number): boolean {
   return flags === CreateFlag.PERSISTENT_WITH_TTL || flags === CreateFlag.PERSISTENT_SEQUENTIAL_WITH_TTL;
@@ -97,6 +111,8 @@ export class Prep {
   readonly #changesForPath = new Map<string, ChangeRecord>();
   #lastZxid: number;
   readonly #ephemeralOptions: EphemeralTypeOptions;
+  /** Set by the quorum peer while it leads (see ReconfigHook). */
+  reconfigHook: ReconfigHook | null = null;
 
   constructor(
     private readonly tree: PrepTree,
@@ -332,9 +348,20 @@ export class Prep {
         this.#add({ ...node, zxid, data: r.data, stat: { ...node.stat!, version: newVersion, mtime: hdr.time, mzxid: zxid } });
         break;
       }
-      case OpCode.reconfig:
-        // Standalone: reconfig is disabled unless reconfigEnabled, and unimplemented even then.
-        throw new KeeperError(Err.RECONFIGDISABLED);
+      case OpCode.reconfig: {
+        // PrepRequestProcessor: disabled unless reconfigEnabled; unimplemented standalone.
+        if (this.config.reconfigEnabled !== true) throw new KeeperError(Err.RECONFIGDISABLED);
+        this.sessions.checkSession(req.sessionId, req.owner);
+        const hook = this.reconfigHook;
+        if (hook === null) throw new KeeperError(Err.UNIMPLEMENTED);
+        const r = body(readReconfigRequest) as ReconfigRequest;
+        const data = hook(r, zxid);
+        const node = this.#record(CONFIG_NODE);
+        checkACL(this.config, node.acl, Perms.WRITE, req.authInfo);
+        txn = { type, txn: { path: CONFIG_NODE, data, version: -1 } };
+        this.#add({ ...node, zxid, data, stat: { ...node.stat!, version: -1, mtime: hdr.time, mzxid: zxid } });
+        break;
+      }
       case OpCode.setACL: {
         this.sessions.checkSession(req.sessionId, req.owner);
         const r = body(readSetACLRequest) as { path: string; acl: ACL[]; version: number };

@@ -92,6 +92,11 @@ export interface ServerConfig {
   peerType: ServerRole;
   syncEnabled: boolean;
   dynamicConfigFile?: string;
+  /**
+   * The version of the membership: the dynamic config file's `version=` line, or the
+   * hex suffix of its name (zoo.cfg.dynamic.100000003), as QuorumPeerConfig; 0 otherwise.
+   */
+  configVersion: number;
   localSessionsEnabled: boolean;
   localSessionsUpgradingEnabled: boolean;
   /** metricsProvider.* keys with the prefix removed (className included). */
@@ -842,6 +847,7 @@ export function parseZooCfg(text: string, file: string, env: Env, options: Parse
 
   // --- ensemble ---------------------------------------------------------
   let quorumFile = file;
+  let configVersion = 0;
   if (dynamicEntry) {
     if (!options.dynamicConfig) {
       throw new ConfigError(
@@ -853,13 +859,23 @@ export function parseZooCfg(text: string, file: string, env: Env, options: Parse
     for (const e of parseProperties(options.dynamicConfig.text, quorumFile)) {
       if (e.key.startsWith('server.') || e.key.startsWith('group') || e.key.startsWith('weight')) {
         quorumEntries.push(e);
-      } else if (e.key !== 'version') {
+      } else if (e.key === 'version') {
+        const v = /^[0-9a-fA-F]{1,13}$/.test(e.value) ? Number.parseInt(e.value, 16) : Number.NaN;
+        if (!Number.isSafeInteger(v)) {
+          throw new ConfigError(`Invalid config ${quorumFile} line ${e.line}: version=${e.value} is not a hex config version; expected e.g. version=100000000`, quorumFile, { line: e.line, key: e.key });
+        }
+        configVersion = v;
+      } else {
         throw new ConfigError(
           `Invalid config ${quorumFile} line ${e.line}: ${e.key}=${e.value} does not belong in a dynamic config file; ` +
             `expected only server.N, group.N, weight.N and version lines; move ${e.key} to ${file}`,
           quorumFile, { line: e.line, key: e.key });
       }
     }
+  }
+  if (dynamicEntry && configVersion === 0) {
+    const m = /\.dynamic\.([0-9a-fA-F]{1,13})$/.exec(dynamicEntry.value);
+    if (m !== null) configVersion = Number.parseInt(m[1]!, 16);
   }
   const { servers, groups, weights } = parseQuorum(quorumEntries, quorumFile);
 
@@ -959,6 +975,7 @@ export function parseZooCfg(text: string, file: string, env: Env, options: Parse
     peerType,
     syncEnabled,
     ...(dynamicEntry ? { dynamicConfigFile: dynamicEntry.value } : {}),
+    configVersion,
     localSessionsEnabled,
     localSessionsUpgradingEnabled,
     metricsProviderConfig,

@@ -81,7 +81,7 @@ export interface SizeStats {
 /** What the quorum peer lends its view: its configuration, and its state and role core as they are now. */
 export interface PeerViewSource {
   readonly myId: number;
-  readonly cfg: Pick<ServerConfig, 'servers' | 'initLimitTicks' | 'syncLimitTicks' | 'peerType'>;
+  readonly cfg: Pick<ServerConfig, 'servers' | 'initLimitTicks' | 'syncLimitTicks' | 'peerType'> & { readonly configVersion?: number };
   state(): PeerState;
   core(): Leader | Learner | null;
   /** When the current leadership was established (Date.now()), or null. */
@@ -90,17 +90,21 @@ export interface PeerViewSource {
 
 /** The PeerView of a quorum peer, reading `source` whenever asked. */
 export function quorumPeerView(source: PeerViewSource): PeerView {
-  const servers = new Map<number, PeerViewServer>();
-  for (const s of source.cfg.servers.values()) {
-    servers.set(s.id, {
-      id: s.id,
-      host: s.host,
-      quorumPort: s.quorumPort,
-      electionPort: s.electionPort,
-      type: s.role,
-      ...(s.clientPort !== undefined ? { client: { host: s.clientHost ?? '0.0.0.0', port: s.clientPort } } : {}),
-    });
-  }
+  // The configuration changes with each reconfiguration: read it whenever asked.
+  const serversNow = (): Map<number, PeerViewServer> => {
+    const servers = new Map<number, PeerViewServer>();
+    for (const s of source.cfg.servers.values()) {
+      servers.set(s.id, {
+        id: s.id,
+        host: s.host,
+        quorumPort: s.quorumPort,
+        electionPort: s.electionPort,
+        type: s.role,
+        ...(s.clientPort !== undefined ? { client: { host: s.clientHost ?? '0.0.0.0', port: s.clientPort } } : {}),
+      });
+    }
+    return servers;
+  };
   const leading = (): Leader | null => {
     const core = source.core();
     return core instanceof Leader && source.state() === 'LEADING' ? core : null;
@@ -121,14 +125,20 @@ export function quorumPeerView(source: PeerViewSource): PeerView {
     },
     get leaderAddress() {
       const id = this.leaderId;
-      return id === -1 ? null : (servers.get(id)?.host ?? null);
+      return id === -1 ? null : (source.cfg.servers.get(id)?.host ?? null);
     },
-    learnerType: source.cfg.peerType,
+    get learnerType() {
+      return source.cfg.peerType;
+    },
     initLimit: source.cfg.initLimitTicks,
     syncLimit: source.cfg.syncLimitTicks,
     electionAlg: 3,
-    servers,
-    configVersion: 0,
+    get servers() {
+      return serversNow();
+    },
+    get configVersion() {
+      return source.cfg.configVersion ?? 0;
+    },
     get leaderStats() {
       const leader = leading();
       return leader === null || !leader.established ? null : leader.learnerStats;

@@ -21,7 +21,11 @@ import type { ServerConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { ServerSettings } from './settings.js';
 import { ZooKeeperServer, type RoleHooks } from './zk-server.js';
-import { QuorumMaj, type QuorumServer } from '../zab/quorum-verifier.js';
+import { parseQuorumConfig, type QuorumMaj } from '../zab/quorum-verifier.js';
+import { javaLongToHex } from '../zab/vote.js';
+import { configOfSpecs, reconfigTxnConfig, ReconfigError, requestedConfig, specsOf, writeDynamicConfig } from './reconfig.js';
+import { Err, KeeperError } from '../jute/constants.js';
+import { existsSync } from 'node:fs';
 import { Election, type Decision } from '../zab/election.js';
 import { LOCAL_SYNC, Leader } from '../zab/leader.js';
 import { Learner } from '../zab/learner.js';
@@ -55,7 +59,10 @@ export class QuorumPeer {
   readonly #cfg: ServerConfig;
   readonly #settings: ServerSettings;
   readonly #log: Logger;
-  readonly #verifier: QuorumMaj;
+  /** The config in force (QuorumPeer.getQuorumVerifier): the static one, then each reconfig's. */
+  #verifier: QuorumMaj;
+  /** The election peers' addresses; the connection manager follows changes to this map. */
+  readonly #peers = new Map<number, ElectionPeer>();
   readonly #limits: ZabLimits;
   #writer: TxnLogWriter;
   readonly #snapDir: string;
@@ -90,12 +97,7 @@ export class QuorumPeer {
     this.#settings = settings;
     this.#log = log;
     this.myId = cfg.myid!;
-    this.#verifier = new QuorumMaj([...cfg.servers.values()].map((s): QuorumServer => ({
-      id: s.id,
-      type: s.role,
-      addresses: [{ host: s.host, quorumPort: s.quorumPort, electionPort: s.electionPort }],
-      ...(s.clientPort !== undefined ? { client: { host: s.clientHost ?? '0.0.0.0', port: s.clientPort } } : {}),
-    })));
+    this.#verifier = configOfSpecs(cfg.servers.values(), cfg.configVersion);
     this.#limits = { initLimit: cfg.initLimitTicks, syncLimit: cfg.syncLimitTicks };
     this.#writer = restored.writer;
     this.#snapDir = restored.snapDir;
@@ -109,6 +111,68 @@ export class QuorumPeer {
     this.server.ensemble = true;
     this.server.mode = cfg.peerType === 'observer' ? 'observer' : 'follower';
     this.server.peer = quorumPeerView({ myId: this.myId, cfg, state: () => this.state, core: () => this.#core, leaderSinceMs: () => this.#leaderSinceMs });
+    this.#initConfigNode();
+  }
+
+  /** The config in force. */
+  get verifier(): QuorumMaj {
+    return this.#verifier;
+  }
+
+  /**
+   * QuorumPeer.initConfigInZKDatabase: /zookeeper/config holds the config in force,
+   * unless the tree already holds a later one (a reconfig txn in the log).
+   */
+  #initConfigNode(): void {
+    const tree = this.server.db.tree;
+    const node = tree.getNode('/zookeeper/config');
+    if (node !== undefined && node.data !== null && node.data.length > 0 && node.stat.mzxid > this.#verifier.version) return;
+    tree.initConfigNode(Buffer.from(this.#verifier.toString()), this.#verifier.version, Date.now());
+  }
+
+  /**
+   * A reconfiguration committed (its txn is applied), or a later config was learnt
+   * (QuorumPeer.processReconfig): put `q` in force everywhere: the membership the
+   * status commands show, the election's view and peers, and the dynamic config file.
+   * Returns why the current role must end (our role changed, or our leader is no voter
+   * of the new config: a new election), or null to carry on.
+   */
+  #activate(q: QuorumMaj, core: Core | null): string | null {
+    if (q.version <= this.#verifier.version) return null;
+    const before = this.#verifier;
+    this.#verifier = q;
+    const specs = specsOf(q);
+    this.#cfg.servers.clear();
+    for (const [id, spec] of specs) this.#cfg.servers.set(id, spec);
+    this.#cfg.configVersion = q.version;
+    const member = q.isVoter(this.myId) || q.isObserver(this.myId);
+    if (member) this.#cfg.peerType = q.isObserver(this.myId) ? 'observer' : 'participant';
+    for (const id of [...this.#peers.keys()]) if (!specs.has(id)) this.#peers.delete(id);
+    for (const sp of specs.values()) {
+      if (sp.id !== this.myId) this.#peers.set(sp.id, { sid: sp.id, host: sp.host, electionPort: sp.electionPort });
+    }
+    if (member) this.#election?.setQuorumVerifier(q);
+    this.#log.info('QuorumPeer', `Reconfiguration to version ${javaLongToHex(q.version)} (from ${javaLongToHex(before.version)}): ${q.toString().replaceAll('\n', ', ')}`);
+    if (this.#cfg.configFile !== '' && existsSync(this.#cfg.configFile)) {
+      try {
+        const file = writeDynamicConfig(this.#cfg.configFile, q, this.myId);
+        this.#log.info('QuorumPeerConfig', `Writing ${file} and pointing ${this.#cfg.configFile} at it`);
+      } catch (e) {
+        this.#log.error('QuorumPeer', `Error writing the new dynamic config file for ${this.#cfg.configFile}: ${(e as Error).message}`);
+      }
+    }
+    if (!member) {
+      this.#log.warn('QuorumPeer', `server ${this.myId} is not in the new configuration: becoming a non-voting participant`);
+      return null;
+    }
+    if (core === null || core instanceof Leader) return null;
+    const observer = q.isObserver(this.myId);
+    if (observer !== (this.state === 'OBSERVING')) {
+      this.#log.info('QuorumPeer', observer ? 'Becoming an observer' : 'Becoming a voting participant');
+      return `changes proposed in reconfig (this server is now ${observer ? 'an observer' : 'a participant'})`;
+    }
+    if (!q.isVoter(core.leaderId)) return `changes proposed in reconfig (leader ${core.leaderId} is not a voter of the new configuration)`;
+    return null;
   }
 
   /** QuorumPeer.loadDataBase: the storage, and the epoch files (created from the last zxid when missing). */
@@ -158,7 +222,7 @@ export class QuorumPeer {
       });
     }
     await this.server.start();
-    const peers = new Map<number, ElectionPeer>();
+    const peers = this.#peers;
     for (const s of this.#cfg.servers.values()) {
       if (s.id !== this.myId) peers.set(s.id, { sid: s.id, host: s.host, electionPort: s.electionPort });
     }
@@ -268,6 +332,7 @@ export class QuorumPeer {
     }
     // Every session's expiry starts afresh for the next role, as a new leader's SessionTrackerImpl.
     this.server.install(tree, sessions, this.myId);
+    this.#initConfigNode();
   }
 
   // ---------------------------------------------------------------------------------
@@ -287,6 +352,8 @@ export class QuorumPeer {
       log,
       limits: this.#limits,
       committedLogMax: this.#commitLogCount(),
+      configVersion: this.#verifier.version,
+      reconfigOf: (txn) => reconfigTxnConfig(txn),
     });
     const listener = new QuorumListener({
       host: this.#cfg.quorumListenOnAllIPs ? '0.0.0.0' : me.host,
@@ -337,10 +404,33 @@ export class QuorumPeer {
       },
     };
     this.server.setRole(hooks);
+    this.server.reconfigHook = (request, zxid) => {
+      // LeaderZooKeeperServer's part of PrepRequestProcessor's reconfig.
+      if (this.#core !== core) throw new KeeperError(Err.CONNECTIONLOSS);
+      if (core.reconfigInProgress) throw new KeeperError(Err.RECONFIGINPROGRESS);
+      const lastSeen = this.#verifier;
+      if (request.curConfigId !== -1 && request.curConfigId !== lastSeen.version) {
+        this.#log.warn('PrepRequestProcessor', `Reconfiguration from version ${request.curConfigId} failed -- last seen version is ${lastSeen.version}`);
+        throw new KeeperError(Err.BADVERSION);
+      }
+      let next: QuorumMaj;
+      try {
+        next = requestedConfig(lastSeen, request, zxid, this.#cfg.standaloneEnabled);
+      } catch (e) {
+        if (e instanceof ReconfigError) this.#log.warn('PrepRequestProcessor', e.detail);
+        throw e;
+      }
+      if (!core.isQuorumSynced(next)) {
+        this.#log.warn('PrepRequestProcessor', 'Reconfig failed - there must be a connected and synced quorum in new configuration');
+        throw new KeeperError(Err.NEWCONFIGNOQUORUM);
+      }
+      return Buffer.from(next.toString());
+    };
     this.#pump();
     try {
       await done;
     } finally {
+      this.server.reconfigHook = null;
       this.#leaderListener = null;
       await listener.stop();
     }
@@ -523,9 +613,14 @@ export class QuorumPeer {
     }
     if (this.#core !== core) return null;
     // 4. apply
+    let reconfigured: string | null = null;
     if (ready.committed.length > 0) {
       if (core instanceof Leader) this.server.leaderCommitted(ready.committed);
       else this.server.learnerCommitted(ready.committed);
+      for (const e of ready.committed) {
+        const q = reconfigTxnConfig(e.txn);
+        if (q !== null) reconfigured = this.#activate(q, core) ?? reconfigured;
+      }
     }
     // 5. send
     let snapFromTree: Buffer | null = null;
@@ -554,7 +649,7 @@ export class QuorumPeer {
     // 7. notices
     let finished: string | null = null;
     for (const n of ready.notices) finished = this.#notice(core, n) ?? finished;
-    return finished;
+    return finished ?? reconfigured;
   }
 
   #notice(core: Core, n: Notice): string | null {
@@ -567,10 +662,18 @@ export class QuorumPeer {
         this.#leaderSinceMs = Date.now();
         this.server.startServing('leader', n.nextZxid);
         return null;
-      case 'serving':
+      case 'serving': {
         this.#election?.updateElectionVote(n.epoch);
+        // Learner.syncWithLeader: a config committed while we were away arrives in the
+        // tree; put it in force (and follow again if it changes our role).
+        const later = this.#treeConfig();
+        if (later !== null) {
+          const why = this.#activate(later, core);
+          if (why !== null) return why;
+        }
         this.server.startServing(this.state === 'OBSERVING' ? 'observer' : 'follower');
         return null;
+      }
       case 'learnerClosed':
         this.#log.warn('LearnerHandler', `Closing connection to peer ${n.sid}: ${n.reason}`);
         return null;
@@ -593,6 +696,18 @@ export class QuorumPeer {
       case 'synced':
         this.server.syncDone();
         return null;
+    }
+  }
+
+  /** The config in /zookeeper/config when later than the one in force, else null. */
+  #treeConfig(): QuorumMaj | null {
+    const node = this.server.db.tree.getNode('/zookeeper/config');
+    if (node === undefined || node.data === null || node.data.length === 0) return null;
+    try {
+      const q = parseQuorumConfig(node.data.toString('utf8'));
+      return q.version > this.#verifier.version ? q : null;
+    } catch {
+      return null;
     }
   }
 

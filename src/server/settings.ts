@@ -34,6 +34,8 @@ export interface ServerSettings {
   juteMaxBufferBytes: number;
   globalOutstandingLimit: number;
   skipACL: boolean;
+  /** reconfigEnabled (3.8's default false): reconfig requests fail with RECONFIGDISABLED otherwise. */
+  reconfigEnabled: boolean;
   extendedTypesEnabled: boolean;
   superDigest: string | undefined;
   fourLetterWordWhitelist: ReadonlySet<string> | '*';
@@ -74,6 +76,7 @@ export function defaultSettings(overrides: Partial<ServerSettings> = {}): Server
     juteMaxBufferBytes: JUTE_MAX_BUFFER_BYTES_DEFAULT,
     globalOutstandingLimit: GLOBAL_OUTSTANDING_LIMIT_DEFAULT,
     skipACL: false,
+    reconfigEnabled: false,
     extendedTypesEnabled: false,
     superDigest: undefined,
     fourLetterWordWhitelist: DEFAULT_4LW_WHITELIST,

@@ -25,7 +25,7 @@ import {
 } from '../jute/records.gen.js';
 import { authProvider, checkACL, javaIdSetOrder } from '../pipeline/auth.js';
 import { FinalStage } from '../pipeline/final.js';
-import { Prep } from '../pipeline/prep.js';
+import { Prep, type ReconfigHook } from '../pipeline/prep.js';
 import { newRequest, type Request, type RequestOrigin } from '../pipeline/request.js';
 import { SessionTracker, sessionPassword } from '../session/session-tracker.js';
 import { ClientListener, type ClientConnection, type ClientHandler } from '../transport/client-listener.js';
@@ -196,6 +196,15 @@ export class ZooKeeperServer implements ClientHandler {
   ensemble = false;
   /** The ensemble role, or null when standalone or between roles. */
   #role: RoleHooks | null = null;
+  #reconfigHook: ReconfigHook | null = null;
+  /** The leader's part of reconfig requests (set by the quorum peer while it leads). */
+  get reconfigHook(): ReconfigHook | null {
+    return this.#reconfigHook;
+  }
+  set reconfigHook(hook: ReconfigHook | null) {
+    this.#reconfigHook = hook;
+    if (this.prep !== undefined) this.prep.reconfigHook = hook;
+  }
   /** Leader: every txn up to this zxid is committed. */
   #committedZxid = 0;
   /** Syncs in the queue waiting for their answer (ensemble); while any waits, new requests park. */
@@ -251,7 +260,8 @@ export class ZooKeeperServer implements ClientHandler {
     this.db = new ZkDatabase(settings, tree);
     this.sessions = new SessionTracker(serverId, settings.tickTimeMs, monotonicMs());
     for (const [id, timeoutMs] of sessions) this.sessions.addSession(id, timeoutMs, monotonicMs());
-    this.prep = new Prep(this.db.prepTree(), this.sessions, { skipACL: settings.skipACL, extendedTypesEnabled: settings.extendedTypesEnabled }, this.db.lastProcessedZxid);
+    this.prep = new Prep(this.db.prepTree(), this.sessions, { skipACL: settings.skipACL, extendedTypesEnabled: settings.extendedTypesEnabled, reconfigEnabled: settings.reconfigEnabled }, this.db.lastProcessedZxid);
+    this.prep.reconfigHook = this.reconfigHook;
     this.final = new FinalStage(this.db, this.sessions, {
       skipACL: settings.skipACL,
       closeSessionConnections: (id) => this.#closeSessionConnections(id),

@@ -25,6 +25,16 @@ import { type LogEntry, type ZabQuorum, invariant } from './zab-types.js';
 /** A txn in the leader's window; only proposals of this epoch carry an ack set. */
 interface WindowEntry extends LogEntry {
   readonly ackers: Set<number> | null;
+  /**
+   * A reconfiguration's new config: the proposal also needs a quorum of it
+   * (Leader.tryToCommit with a proposal holding two verifiers).
+   */
+  readonly newQuorum?: ZabQuorum;
+}
+
+/** A txn that has just committed; a reconfiguration carries its new config, active from now on. */
+export interface CommittedEntry extends LogEntry {
+  readonly newQuorum?: ZabQuorum;
 }
 
 const NO_ACKERS: ReadonlySet<number> = new Set();
@@ -33,7 +43,7 @@ const NO_ACKERS: ReadonlySet<number> = new Set();
 export const ZXID_COUNTER_ROLLOVER = 0xffffffff;
 
 export class Broadcast {
-  readonly #quorum: ZabQuorum;
+  #quorum: ZabQuorum;
   /** Committed txns kept for DIFFs, then the outstanding proposals. */
   #window: WindowEntry[] = [];
   /** Index in #window of the first outstanding proposal (= number of committed entries kept). */
@@ -118,10 +128,23 @@ export class Broadcast {
     return makeZxid(zxidEpoch(this.#lastProposedZxid), counter);
   }
 
-  propose(zxid: number, txn: Buffer): void {
+  /**
+   * Propose a txn. A reconfiguration passes its new config: it then commits only with a
+   * quorum of the current config AND of the new one.
+   */
+  propose(zxid: number, txn: Buffer, newQuorum?: ZabQuorum): void {
     invariant(zxid === this.nextZxid(), () => `proposal ${zxidToHex(zxid)} is not the next zxid after ${zxidToHex(this.#lastProposedZxid)}`);
-    this.#window.push({ zxid, txn, ackers: new Set() });
+    this.#window.push(newQuorum === undefined ? { zxid, txn, ackers: new Set() } : { zxid, txn, ackers: new Set(), newQuorum });
     this.#lastProposedZxid = zxid;
+  }
+
+  /**
+   * A reconfiguration committed: from now on proposals need a quorum of `quorum` only.
+   * The ones still outstanding were proposed after it, and the voters of the new config
+   * that acked the reconfiguration hold everything before it.
+   */
+  activate(quorum: ZabQuorum): void {
+    this.#quorum = quorum;
   }
 
   /**
@@ -129,8 +152,9 @@ export class Broadcast {
    * but a learner logs in order, so it holds the earlier ones too). Returns the txns
    * this commits, in order.
    */
-  ack(sid: number, zxid: number): LogEntry[] {
-    if (!this.#quorum.isVoter(sid)) return [];
+  ack(sid: number, zxid: number): CommittedEntry[] {
+    // Acks of every follower are kept, voter or not: a server a reconfiguration adds
+    // counts in the new config's quorum (containsQuorum ignores the others).
     for (let i = this.#firstOutstanding; i < this.#window.length; i++) {
       const e = this.#window[i]!;
       if (e.zxid > zxid) break;
@@ -144,11 +168,17 @@ export class Broadcast {
     for (let i = this.#firstOutstanding; i < this.#window.length; i++) this.#window[i]!.ackers?.delete(sid);
   }
 
-  #commitReady(): LogEntry[] {
-    const committed: LogEntry[] = [];
+  #commitReady(): CommittedEntry[] {
+    const committed: CommittedEntry[] = [];
     while (this.#firstOutstanding < this.#window.length) {
       const head = this.#window[this.#firstOutstanding]!;
-      if (!this.#quorum.containsQuorum(head.ackers ?? NO_ACKERS)) break;
+      const ackers = head.ackers ?? NO_ACKERS;
+      if (!this.#quorum.containsQuorum(ackers)) break;
+      if (head.newQuorum !== undefined) {
+        if (!head.newQuorum.containsQuorum(ackers)) break;
+        // Activated as it commits: the proposals after it need the new config's quorum.
+        this.#quorum = head.newQuorum;
+      }
       invariant(head.zxid > this.#committedZxid, () => `commit ${zxidToHex(head.zxid)} out of order`);
       this.#committedZxid = head.zxid;
       this.#firstOutstanding++;

@@ -145,7 +145,7 @@ function keyOf(n: Notification): VoteKey {
  */
 export class Election {
   readonly myId: number;
-  readonly #participant: boolean;
+  #participant: boolean;
   readonly #finalizeWaitMs: number;
   readonly #minIntervalMs: number;
   readonly #maxIntervalMs: number;
@@ -357,6 +357,7 @@ export class Election {
     this.#verifier = verifier;
     this.#lastSeen = lastSeen;
     this.#configText = verifier.toString();
+    this.#participant = !verifier.isObserver(this.myId);
   }
 
   // ---- Output -----------------------------------------------------------------------

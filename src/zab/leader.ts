@@ -45,9 +45,11 @@ import {
   ACKEPOCH_NOT_COUNTED,
   PacketType,
   ZAB_PROTOCOL_VERSION,
+  commitAndActivatePacket,
   commitPacket,
   describePacket,
   diffPacket,
+  informAndActivatePacket,
   informPacket,
   leaderInfoPacket,
   newLeaderPacket,
@@ -66,7 +68,7 @@ import {
   txnHeaderZxid,
   upToDatePacket,
 } from './packet.js';
-import { Broadcast } from './broadcast.js';
+import { Broadcast, type CommittedEntry } from './broadcast.js';
 import { LearnerHandler } from './learner-handler.js';
 import { planSync } from './sync-plan.js';
 import { ReadyBuilder } from './zab-ready.js';
@@ -107,6 +109,16 @@ export interface LeaderOptions {
   readonly quorumConfig?: Buffer | null;
   /** Our quorum config version; a learner announcing a later one is refused, as in 3.8. */
   readonly configVersion?: number;
+  /**
+   * Whether a txn is a reconfiguration (OpCode.reconfig), and if so its new config, with
+   * its version. Without it (the simulator) no txn is one.
+   */
+  readonly reconfigOf?: (txn: Buffer) => ReconfigQuorum | null;
+}
+
+/** A reconfiguration's new config, as the leader core needs it. */
+export interface ReconfigQuorum extends ZabQuorum {
+  readonly version: number;
 }
 
 /** A sync waiting to be answered (see `requestSync`). */
@@ -131,11 +143,14 @@ function moreRecent(a: { currentEpoch: number; lastZxid: number }, b: { currentE
 
 export class Leader {
   readonly myId: number;
-  readonly #quorum: ZabQuorum;
+  #quorum: ZabQuorum;
   readonly #limits: ZabLimits;
   readonly #committedLogMax: number;
   readonly #quorumConfig: Buffer | null;
-  readonly #configVersion: number;
+  #configVersion: number;
+  readonly #reconfigOf: (txn: Buffer) => ReconfigQuorum | null;
+  /** The reconfiguration proposed and not committed yet (at most one: RECONFIGINPROGRESS). */
+  #pendingReconfig: { readonly zxid: number; readonly quorum: ReconfigQuorum } | null = null;
   /** Our StateSummary at the start (currentEpoch, last zxid), for turning away learners ahead of us. */
   readonly #summary: { currentEpoch: number; lastZxid: number };
   /** The newest snapshot file: the source of SNAPs until established. */
@@ -176,6 +191,7 @@ export class Leader {
     this.#committedLogMax = opts.committedLogMax ?? COMMITTED_LOG_MAX_DEFAULT;
     this.#quorumConfig = opts.quorumConfig ?? null;
     this.#configVersion = opts.configVersion ?? 0;
+    this.#reconfigOf = opts.reconfigOf ?? (() => null);
     this.#summary = { currentEpoch: opts.currentEpoch, lastZxid: opts.lastLoggedZxid };
     this.#epoch = opts.acceptedEpoch + 1;
     this.#durableAcceptedEpoch = opts.acceptedEpoch;
@@ -245,6 +261,31 @@ export class Leader {
       syncedObservers: all.filter((h) => h.forwarding && h.observer).length,
       pendingSyncs: new Set(this.#pendingSyncs.map((s) => s.afterZxid)).size,
     };
+  }
+
+  /** A reconfiguration is proposed and not committed yet (PrepRequestProcessor's ReconfigInProgress). */
+  get reconfigInProgress(): boolean {
+    return this.#pendingReconfig !== null;
+  }
+
+  /** The version of the config in force (the last committed reconfiguration's zxid, or the static one's). */
+  get configVersion(): number {
+    return this.#configVersion;
+  }
+
+  /**
+   * Leader.isQuorumSynced: do the servers synced with us (ourselves, and followers past
+   * UPTODATE within syncLimit) include a quorum of `q`? A reconfiguration to `q` is
+   * refused otherwise (NewConfigNoQuorum).
+   */
+  isQuorumSynced(q: ZabQuorum): boolean {
+    if (this.#phase !== 'broadcast') return false;
+    const synced = new Set<number>();
+    if (q.isVoter(this.myId)) synced.add(this.myId);
+    for (const h of this.#handlers.values()) {
+      if (!h.observer && h.state === 'broadcast' && h.synced(this.#tick) && q.isVoter(h.sid)) synced.add(h.sid);
+    }
+    return q.containsQuorum(synced);
   }
 
   /** Sizes of the txns proposed (Leader.getProposalStats): last, min, max, each -1 until the first. */
@@ -335,7 +376,14 @@ export class Leader {
       return false;
     }
     invariant(txnHeaderZxid(txn) === zxid, () => `txn header zxid ${zxidToHex(txnHeaderZxid(txn))} differs from ${zxidToHex(zxid)}`);
-    this.#bcast.propose(zxid, txn);
+    const newQuorum = this.#reconfigOf(txn);
+    if (newQuorum !== null) {
+      invariant(this.#pendingReconfig === null, () => `reconfiguration ${zxidToHex(zxid)} proposed while ${zxidToHex(this.#pendingReconfig!.zxid)} is in progress`);
+      this.#pendingReconfig = { zxid, quorum: newQuorum };
+      this.#bcast.propose(zxid, txn, newQuorum);
+    } else {
+      this.#bcast.propose(zxid, txn);
+    }
     this.#out.append({ zxid, txn });
     const sizes = this.proposalSizes;
     [sizes.last, sizes.min, sizes.max] = [txn.length, sizes.min === -1 ? txn.length : Math.min(sizes.min, txn.length), Math.max(sizes.max, txn.length)];
@@ -630,8 +678,13 @@ export class Leader {
     }
   }
 
-  #onCommitted(entries: readonly LogEntry[]): void {
+  #onCommitted(entries: readonly CommittedEntry[]): void {
+    let removed = false;
     for (const e of entries) {
+      if (e.newQuorum !== undefined) {
+        removed = this.#activate(e, e.newQuorum as ReconfigQuorum) || removed;
+        continue;
+      }
       const commit = commitPacket(e.zxid);
       const inform = informPacket(e.zxid, e.txn);
       for (const h of this.#handlers.values()) {
@@ -639,6 +692,43 @@ export class Leader {
       }
     }
     if (this.#pendingSyncs.length > 0) this.#answerSyncs();
+    if (removed) {
+      this.#maybeApply();
+      this.#stop('the leader is not a voter in the new configuration; the designated leader takes over');
+    }
+  }
+
+  /**
+   * A reconfiguration committed (a quorum of the old and of the new config hold it):
+   * COMMITANDACTIVATE to followers, INFORMANDACTIVATE to observers, with the designated
+   * leader (Leader.tryToCommit); the new config is in force from here. Returns whether
+   * we are no longer a voter, and so must stop leading.
+   */
+  #activate(e: CommittedEntry, q: ReconfigQuorum): boolean {
+    const designated = this.#designatedLeader(q);
+    const commit = commitAndActivatePacket(e.zxid, designated);
+    const inform = informAndActivatePacket(e.zxid, designated, e.txn);
+    for (const h of this.#handlers.values()) {
+      if (h.forwarding) this.#out.send(h.conn, h.observer ? inform : commit);
+    }
+    this.#quorum = q;
+    this.#configVersion = q.version;
+    if (this.#pendingReconfig?.zxid === e.zxid) this.#pendingReconfig = null;
+    return !q.isVoter(this.myId);
+  }
+
+  /**
+   * Leader.getDesignatedLeader: ourselves if we are a voter of the new config; otherwise
+   * the synced voter of the new config that acked the most.
+   */
+  #designatedLeader(q: ZabQuorum): number {
+    if (q.isVoter(this.myId)) return this.myId;
+    let best: LearnerHandler | null = null;
+    for (const h of this.#handlers.values()) {
+      if (h.observer || h.state !== 'broadcast' || !q.isVoter(h.sid)) continue;
+      if (best === null || h.lastAckedZxid > best.lastAckedZxid || (h.lastAckedZxid === best.lastAckedZxid && h.sid < best.sid)) best = h;
+    }
+    return best?.sid ?? this.myId;
   }
 
   /** Apply committed txns that are on our own disk too, in order. */

@@ -54,6 +54,8 @@ export class LearnerHandler {
   peerLastZxid = -1;
   /** Whether broadcast traffic (PROPOSAL/COMMIT or INFORM) goes to it: from its sync plan on. */
   forwarding = false;
+  /** The highest zxid this learner acked (to pick a designated leader after a reconfiguration). */
+  lastAckedZxid = 0;
   /** The leader's count of packets heard when this learner's last one arrived (quorum-confirmed syncs). */
   heardSeq = 0;
   #lastHeardTick: number;
@@ -103,6 +105,7 @@ export class LearnerHandler {
   }
 
   acked(zxid: number): void {
+    if (zxid > this.lastAckedZxid) this.lastAckedZxid = zxid;
     while (this.#unacked.length > 0 && this.#unacked[0]!.zxid <= zxid) this.#unacked.shift();
   }
 

@@ -41,6 +41,7 @@ import {
   describePacket,
   learnerInfoPacket,
   packetTypeName,
+  parseActivate,
   parseLeaderInfo,
   parseRevalidateReply,
   parseTxnPacket,
@@ -330,8 +331,11 @@ export class Learner {
         this.#log(zxid, txn);
         return;
       }
-      case PacketType.COMMIT: {
-        if (this.observer && this.#phase === 'serving') return; // Observer: "Ignoring commit"
+      case PacketType.COMMIT:
+      case PacketType.COMMITANDACTIVATE: {
+        // COMMITANDACTIVATE commits a reconfiguration (its designated leader follows the
+        // zxid); the server activates the new config as it applies the txn.
+        if (this.observer && this.#phase === 'serving' && p.type === PacketType.COMMIT) return; // Observer: "Ignoring commit"
         const next = this.#pending.find((e) => e.zxid > this.#committedZxid);
         if (next === undefined || next.zxid !== p.zxid) {
           this.#stop(`Committing ${zxidToHex(p.zxid)}, but next pending txn is ${next === undefined ? 'none' : zxidToHex(next.zxid)}`);
@@ -340,8 +344,10 @@ export class Learner {
         this.#committedZxid = p.zxid;
         return;
       }
-      case PacketType.INFORM: {
-        const { zxid, txn } = parseTxnPacket(p);
+      case PacketType.INFORM:
+      case PacketType.INFORMANDACTIVATE: {
+        const zxid = p.zxid;
+        const txn = p.type === PacketType.INFORM ? parseTxnPacket(p).txn : parseActivate(p).txn!;
         if (!this.#log(zxid, txn)) return;
         this.#committedZxid = zxid;
         return;
@@ -382,10 +388,6 @@ export class Learner {
         this.#out.notice({ kind: 'revalidated', sessionId: r.sessionId, valid: r.valid });
         return;
       }
-      case PacketType.COMMITANDACTIVATE:
-      case PacketType.INFORMANDACTIVATE:
-        this.#stop(`${packetTypeName(p.type)}: dynamic reconfiguration is not supported`);
-        return;
       default:
         // Follower.processPacket: "Unknown packet type" is logged and ignored.
         return;

@@ -3,6 +3,8 @@
  * messages, streams (stdout or stderr, as zkCli.sh uses them) and exit codes.
  */
 import { codeMessage, IllegalArgumentError, KeeperException, Op, validatePath, ZooKeeper, Code, type ACL, type AddWatchMode, type Stat, type WatchedEvent, type WatcherType } from '../../client/index.js';
+import { readFileSync } from 'node:fs';
+import { parseQuorumConfig } from '../../zab/quorum-verifier.js';
 import { parseOptions, splitCommandLine, CliParseError, type OptionGroupSpec, type OptionSpec, type ParsedLine } from './options.js';
 import {
   clientConfigString,
@@ -471,7 +473,37 @@ const COMMANDS: Command[] = [
     ],
     async run(main, cl) {
       if (!(cl.has('file') || cl.has('members')) && !cl.has('add') && !cl.has('remove')) throw new CliError(main.usageOf('reconfig'));
-      throw new CliError('reconfig is not supported by zk-cli (the TypeScript client has no reconfig)');
+      let fromConfig = -1;
+      if (cl.has('v')) {
+        const v = cl.value('v')!;
+        fromConfig = /^[0-9a-fA-F]{1,13}$/.test(v) ? Number.parseInt(v, 16) : Number.NaN;
+        if (!Number.isSafeInteger(fromConfig)) throw new CliError('-v must be followed by a long (configuration version)');
+      }
+      if ((cl.has('file') || cl.has('members')) && (cl.has('add') || cl.has('remove'))) {
+        throw new CliError('Can\'t use -file or -members together with -add or -remove (mixing incremental and non-incremental modes is not allowed)');
+      }
+      if (cl.has('file') && cl.has('members')) throw new CliError('Can\'t use -file and -members together (conflicting non-incremental modes)');
+      let members: string | null = cl.has('members') ? cl.value('members')!.toLowerCase() : null;
+      if (cl.has('file')) {
+        const file = cl.value('file')!;
+        try {
+          const q = parseQuorumConfig(readFileSync(file, 'utf8'));
+          if (q.allMembers.length === 0) throw new Error(': no server.N lines');
+          members = q.toString();
+        } catch (e) {
+          throw new CliError(`Error processing ${file}${(e as Error).message}`);
+        }
+      }
+      const { data, stat } = await guarded(() =>
+        main.zk!.reconfig({
+          joining: cl.has('add') ? cl.value('add')!.toLowerCase() : null,
+          leaving: cl.has('remove') ? cl.value('remove')!.toLowerCase() : null,
+          members,
+          fromConfig,
+        }),
+      );
+      main.io.out(`Committed new configuration:\n${Buffer.from(data).toString('utf8')}`);
+      if (cl.has('s')) main.printStat(stat);
     },
   },
   {
