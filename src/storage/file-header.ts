@@ -31,9 +31,19 @@ export function encodeFileHeader(header: FileHeader): Buffer {
   return bytes;
 }
 
-/** Read a header from bytes[offset, offset + 16). Throws DecodeError if fewer bytes are there. */
+/**
+ * Read a header from bytes[offset, offset + 16). Throws DecodeError if fewer bytes are there.
+ * The dbid is informational (ZooKeeper never checks it), so a damaged one beyond 2^53 reads as
+ * the nearest number instead of failing: the header is then judged by its magic and version
+ * like any other damage (found by fuzzing: a flipped dbid bit escaped the log reader as a
+ * bare DecodeError).
+ */
 export function decodeFileHeader(bytes: Buffer, offset = 0): FileHeader {
-  return readFileHeader(new JuteReader(bytes, offset, Math.min(bytes.length, offset + FILE_HEADER_BYTES)));
+  const r = new JuteReader(bytes, offset, Math.min(bytes.length, offset + FILE_HEADER_BYTES));
+  const magic = r.readInt();
+  const version = r.readInt();
+  if (r.remaining < 8) return readFileHeader(new JuteReader(bytes, offset, Math.min(bytes.length, offset + FILE_HEADER_BYTES)));
+  return { magic, version, dbid: Number(bytes.readBigInt64BE(offset + 8)) };
 }
 
 /** A magic number for messages: its four ASCII letters when printable, else hex. */

@@ -7,7 +7,7 @@
  * loop from 127.0.0.1) runs throughout, and its p99 latency during each attack is printed,
  * never asserted (the machine is shared).
  *
- * The attackers connect from 127.0.0.(ZK_TEST_IP_BASE+2), so maxClientCnxns and ip ACLs
+ * The attackers connect from 127.0.0.(ZK_TEST_IP_BASE+9), clear of ensemble nodes, so maxClientCnxns and ip ACLs
  * tell them from the probe. ZK_HOSTILE_TARGET=apache runs the same cases against Apache
  * ZooKeeper 3.8 (Debian's jars), which is how the expectations were checked.
  */
@@ -40,7 +40,7 @@ import { startTarget, type ServerHandle, type Target } from '../interop/peers.js
 const TARGET: Target = process.env['ZK_HOSTILE_TARGET'] === 'apache' ? 'apache' : 'ours';
 const IP_BASE = Number(process.env['ZK_TEST_IP_BASE'] ?? '0');
 /** Where attackers connect from (the probe uses 127.0.0.1). */
-const ATTACKER = `127.0.0.${IP_BASE + 2}`;
+const ATTACKER = `127.0.0.${IP_BASE + 9}`;
 const JUTE_MAX_BUFFER = 0xfffff;
 const MAX_CLIENT_CNXNS = 30;
 const SESSIONLESS_TIMEOUT_MS = 3000;
