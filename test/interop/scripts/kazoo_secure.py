@@ -5,12 +5,13 @@ argv: connect_string spec_json
 spec: {
   "ssl": {"ca": path, "certfile": path, "keyfile": path} | null,
   "sasl": {"username": u, "password": p} | null,
+  "auth": [[scheme, credential], ...] | null   (addauth at connect, e.g. ["digest", "u:p"]),
   "timeout": seconds,
   "ops": [[op, args...], ...]
 }
 ops: ["create", path, data, [[scheme, id, perms], ...] | null]
      ["get", path]  ["set", path, data]  ["delete", path]  ["exists", path]
-     ["get_acls", path]  ["children", path]
+     ["get_acls", path]  ["children", path]  ["set_acls", path, [[scheme, id, perms], ...]]
 Output: {"connected": bool, "error": str|null, "results": [{"ok": ...} | {"error": name}],
          "log": [kazoo warnings/errors seen]}
 """
@@ -71,6 +72,8 @@ def main():
     sasl = spec.get('sasl')
     if sasl:
         kwargs['sasl_options'] = {'mechanism': 'DIGEST-MD5', 'username': sasl['username'], 'password': sasl['password']}
+    if spec.get('auth'):
+        kwargs['auth_data'] = [(scheme, cred) for scheme, cred in spec['auth']]
     zk = KazooClient(hosts=hosts, timeout=spec.get('session_timeout', 10),
                      connection_retry={'max_tries': 0}, **kwargs)
     result = {'connected': False, 'error': None, 'results': [], 'log': collect.lines}
@@ -99,6 +102,9 @@ def main():
                 v = zk.exists_async(args[0]).get(timeout=t) is not None
             elif name == 'children':
                 v = sorted(zk.get_children_async(args[0]).get(timeout=t))
+            elif name == 'set_acls':
+                zk.set_acls_async(args[0], acl_list(args[1])).get(timeout=t)
+                v = True
             elif name == 'get_acls':
                 v = [[a.id.scheme, a.id.id, a.perms] for a in zk.get_acls_async(args[0]).get(timeout=t)[0]]
             else:
