@@ -371,7 +371,7 @@ export class DataTree {
     this.#nodes.delete(path);
     const acl = this.getACL(node);
     this.#aclCache.removeUsage(node.acl);
-    this.#nodeDataSize -= nodeSize(path, node.data);
+    this.#nodeDataSize -= path.length + node.dataLength;
 
     const parentAcl = this.getACL(parent);
     const owner = node.stat.ephemeralOwner;
@@ -388,7 +388,7 @@ export class DataTree {
       this.#pTrie.deletePath(trimQuotaPath(parentName));
     }
     const lastPrefix = this.getMaxPrefixWithQuota(path);
-    if (lastPrefix !== null) this.#updateQuotaStat(lastPrefix, BigInt(node.data === null ? 0 : -node.data.length), -1n);
+    if (lastPrefix !== null) this.#updateQuotaStat(lastPrefix, BigInt(-node.dataLength), -1n);
 
     const processed = this.#dataWatches.triggerWatch(path, EventType.NodeDeleted, acl);
     this.#childWatches.triggerWatch(path, EventType.NodeDeleted, acl, processed);
@@ -799,7 +799,7 @@ export class DataTree {
   /** DataTree.approximateDataSize: the sum over the node map of path length + data length. */
   approximateDataSize(): number {
     let n = 0;
-    for (const [path, node] of this.#nodes) n += nodeSize(path, node.data);
+    for (const [path, node] of this.#nodes) n += path.length + node.dataLength;
     return n;
   }
 
