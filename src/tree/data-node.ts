@@ -109,6 +109,12 @@ export class DataNode implements StatPersisted {
     this.#off = -1;
   }
 
+  /** The data is item `off` of `slab` (see DataSlabs). */
+  setSlabData(slab: Uint8Array, off: number): void {
+    this.#d = slab;
+    this.#off = off;
+  }
+
   /** The persisted stat (stored cversion: see the file comment): the node itself. */
   get stat(): StatPersisted {
     return this;
@@ -176,14 +182,56 @@ export const DATA_SLAB_ITEM_BYTES_MAX = 4096;
 const DATA_SLAB_BYTES = 1 << 20;
 
 /**
- * Packs the data of many nodes (a snapshot's) into 1 MiB slabs, each item a 4-byte
- * big-endian length and the bytes. A slab lives as long as any node still points into
- * it; data replaced by setData is not reclaimed until then (as with Node's own Buffer
- * pool, at a larger scale).
+ * Packs the data of many nodes into slabs, each item a 4-byte big-endian length and the
+ * bytes: a node then holds a slab and an offset instead of a Buffer object (about 100
+ * bytes of heap each). A slab lives as long as any node still points into it, as Node's
+ * own Buffer pool does.
  */
 export class DataSlabs {
   #slab: Uint8Array = new Uint8Array(0);
   #pos = 0;
+  readonly #slabBytes: number;
+
+  /**
+   * @param slabBytes the size of each slab: large for a snapshot's bulk load (bounded by
+   *   the snapshot), small (8 KiB, Node's own Buffer pool size) for creates, so that a
+   *   long-lived node among short-lived ones pins no more memory than a pooled Buffer would.
+   */
+  constructor(slabBytes = DATA_SLAB_BYTES) {
+    this.#slabBytes = slabBytes;
+  }
+
+  /** Copy `src[start, start + len)` into a slab; the offset of the item. */
+  #put(src: Uint8Array, start: number, len: number): number {
+    if (this.#pos + 4 + len > this.#slab.length) {
+      this.#slab = new Uint8Array(Math.max(this.#slabBytes, 4 + len));
+      this.#pos = 0;
+    }
+    const slab = this.#slab;
+    const off = this.#pos;
+    slab[off] = len >>> 24;
+    slab[off + 1] = (len >>> 16) & 0xff;
+    slab[off + 2] = (len >>> 8) & 0xff;
+    slab[off + 3] = len & 0xff;
+    if (len <= 64) {
+      for (let i = 0; i < len; i++) slab[off + 4 + i] = src[start + i]!;
+    } else {
+      slab.set(src.subarray(start, start + len), off + 4);
+    }
+    // 4-byte aligned, so a slab's items never straddle a word for no reason
+    this.#pos = (off + 4 + len + 3) & ~3;
+    return off;
+  }
+
+  /** Give `node` a copy of `data` (null stays null; above DATA_SLAB_ITEM_BYTES_MAX, a Buffer of its own). */
+  store(node: DataNode, data: Buffer | null): void {
+    if (data === null || data.length > DATA_SLAB_ITEM_BYTES_MAX) {
+      node.data = data;
+      return;
+    }
+    const off = this.#put(data, 0, data.length);
+    node.setSlabData(this.#slab, off);
+  }
 
   /**
    * A node for a snapshot's node whose data is `src[start, start + len)` (len -1: null),
@@ -209,23 +257,8 @@ export class DataSlabs {
       if (len >= 0) n.data = Buffer.from(src.subarray(start, start + len));
       return n;
     }
-    if (this.#pos + 4 + len > this.#slab.length) {
-      this.#slab = new Uint8Array(DATA_SLAB_BYTES);
-      this.#pos = 0;
-    }
+    const off = this.#put(src, start, len);
     const slab = this.#slab;
-    const off = this.#pos;
-    slab[off] = len >>> 24;
-    slab[off + 1] = (len >>> 16) & 0xff;
-    slab[off + 2] = (len >>> 8) & 0xff;
-    slab[off + 3] = len & 0xff;
-    if (len <= 64) {
-      for (let i = 0; i < len; i++) slab[off + 4 + i] = src[start + i]!;
-    } else {
-      slab.set(src.subarray(start, start + len), off + 4);
-    }
-    // 4-byte aligned, so a slab's items never straddle a word for no reason
-    this.#pos = (off + 4 + len + 3) & ~3;
     return DataNode.loaded(slab, off, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid);
   }
 }

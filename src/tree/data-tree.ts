@@ -21,15 +21,15 @@
  * - closeSession deletes the paths its txn lists, then whatever else the tree still knows
  *   for the session; missing nodes are skipped.
  *
- * Buffers in txns are kept, not copied, and getData returns the stored buffer: neither
- * side may mutate them afterwards.
+ * A created node's data is copied into a slab (DataSlabs), and getData returns a new
+ * view of it on each call; setData keeps the txn's Buffer. Nobody may mutate either.
  */
 import { Err, KeeperError, OpCode, WatcherType, EventType, KeeperState } from '../jute/constants.js';
 import type { ACL, Stat, TxnHeader } from '../jute/records.gen.js';
 import { type TxnBody, isMultiSubTxnType } from '../jute/txn.js';
 import { assert } from '../util/assert.js';
 import { AclCache, Ids } from './acl-cache.js';
-import { DataNode, createStat, emptyStatPersisted, statOf } from './data-node.js';
+import { DataNode, DataSlabs, createStat, emptyStatPersisted, statOf } from './data-node.js';
 import {
   CONTAINER_EPHEMERAL_OWNER,
   DEFAULT_EPHEMERAL_TYPE_OPTIONS,
@@ -80,6 +80,8 @@ export interface DataAndStat {
 }
 
 const ROOT = '/';
+/** Slab size for created nodes' data: Node's Buffer pool size, so nothing pins more than a pooled Buffer did. */
+const CREATE_SLAB_BYTES = 8192;
 const PROC_ZOOKEEPER = Quotas.procZookeeper;
 const QUOTA_ZOOKEEPER = Quotas.quotaZookeeper;
 const CONFIG_ZOOKEEPER = '/zookeeper/config';
@@ -96,6 +98,8 @@ export class DataTree {
   readonly #dataWatches = new WatchManager();
   readonly #childWatches = new WatchManager();
   readonly #aclCache = new AclCache();
+  /** Where created nodes' data is copied (see DataSlabs). */
+  readonly #slabs = new DataSlabs(CREATE_SLAB_BYTES);
   /** session id -> its ephemeral paths (as Java's HashSet, for getEphemerals' order). */
   readonly #ephemerals = new Map<bigint, JavaStringSet>();
   readonly #containers = new Set<string>();
@@ -324,7 +328,8 @@ export class DataTree {
       parent.stat.cversion = cversion;
       parent.stat.pzxid = zxid;
     }
-    const child = new DataNode(data, aclRef, stat);
+    const child = new DataNode(null, aclRef, stat);
+    this.#slabs.store(child, data);
     parent.addChild(childName);
     this.#nodeDataSize += nodeSize(path, child.data);
     this.#nodes.set(path, child);
