@@ -127,6 +127,12 @@ export class DataNode implements StatPersisted {
     return this.#children.add(name);
   }
 
+  /** Add a child name the caller knows is not one yet (the tree: its path is not in the node map). */
+  addNewChild(name: string): void {
+    if (this.#children === null) this.#children = new JavaStringSet(8);
+    this.#children.appendNew(name);
+  }
+
   /** Remove a child name; false if absent. */
   removeChild(name: string): boolean {
     return this.#children === null ? false : this.#children.delete(name);
@@ -213,7 +219,7 @@ export class DataSlabs {
     slab[off + 1] = (len >>> 16) & 0xff;
     slab[off + 2] = (len >>> 8) & 0xff;
     slab[off + 3] = len & 0xff;
-    if (len <= 64) {
+    if (len <= 256) {
       for (let i = 0; i < len; i++) slab[off + 4 + i] = src[start + i]!;
     } else {
       slab.set(src.subarray(start, start + len), off + 4);

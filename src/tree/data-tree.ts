@@ -330,8 +330,8 @@ export class DataTree {
     }
     const child = new DataNode(null, aclRef, stat);
     this.#slabs.store(child, data);
-    parent.addChild(childName);
-    this.#nodeDataSize += nodeSize(path, child.data);
+    parent.addNewChild(childName); // not a child yet: the node map had no `path`
+    this.#nodeDataSize += nodeSize(path, data);
     this.#nodes.set(path, child);
     const kind = ephemeralKindOf(ephemeralOwner, this.#options);
     if (kind === 'CONTAINER') {
@@ -524,7 +524,11 @@ export class DataTree {
    * is not loaded yet, and EphemeralTypeError for an owner EphemeralType rejects.
    */
   loadSnapshotNode(path: string, node: DataNode): void {
-    this.#nodes.set(path, node);
+    const nodes = this.#nodes;
+    const before = nodes.size;
+    nodes.set(path, node);
+    // A path seen before (only in a damaged file) replaces the node; its name is already a child.
+    const isNew = nodes.size !== before;
     this.#aclCache.addUsage(node.acl);
     const lastSlash = path.lastIndexOf('/');
     if (lastSlash === -1) {
@@ -543,7 +547,8 @@ export class DataTree {
       this.#aclCache.removeUsage(node.acl);
       throw new SnapshotTreeError(`Invalid Datatree, unable to find parent ${parentPath} of path ${path}`);
     }
-    parent.addChild(path.substring(lastSlash + 1));
+    if (isNew) parent.addNewChild(path.substring(lastSlash + 1));
+    else parent.addChild(path.substring(lastSlash + 1));
     this.#loadPrevPath = path;
     this.#loadPrevNode = node;
     this.#loadPrevParentPath = parentPath;
