@@ -201,8 +201,9 @@ export class DataTree {
         const t = body.txn;
         rc.path = t.path;
         const owner = t.ephemeral ? header.clientId : 0n;
-        const stat = this.#createNode(t.path, t.data, t.acl, owner, t.parentCVersion, header.zxid, header.time);
-        if (header.type === OpCode.create2) rc.stat = stat;
+        // A plain create's reply has no Stat: skip making one.
+        const stat = this.#createNode(t.path, t.data, t.acl, owner, t.parentCVersion, header.zxid, header.time, header.type === OpCode.create2);
+        if (stat !== undefined) rc.stat = stat;
         return;
       }
       case OpCode.createTTL: {
@@ -210,14 +211,14 @@ export class DataTree {
         const t = body.txn;
         rc.path = t.path;
         const owner = ttlToEphemeralOwner(t.ttl);
-        rc.stat = this.#createNode(t.path, t.data, t.acl, owner, t.parentCVersion, header.zxid, header.time);
+        rc.stat = this.#createNode(t.path, t.data, t.acl, owner, t.parentCVersion, header.zxid, header.time)!;
         return;
       }
       case OpCode.createContainer: {
         assert(body.type === OpCode.createContainer, 'createContainer body');
         const t = body.txn;
         rc.path = t.path;
-        rc.stat = this.#createNode(t.path, t.data, t.acl, CONTAINER_EPHEMERAL_OWNER, t.parentCVersion, header.zxid, header.time);
+        rc.stat = this.#createNode(t.path, t.data, t.acl, CONTAINER_EPHEMERAL_OWNER, t.parentCVersion, header.zxid, header.time)!;
         return;
       }
       case OpCode.delete:
@@ -297,7 +298,7 @@ export class DataTree {
     }
   }
 
-  /** DataTree.createNode; returns the new node's Stat. */
+  /** DataTree.createNode; returns the new node's Stat (undefined when !wantStat). */
   #createNode(
     path: string,
     data: Buffer | null,
@@ -306,7 +307,8 @@ export class DataTree {
     parentCVersion: number,
     zxid: number,
     time: number,
-  ): Stat {
+    wantStat = true,
+  ): Stat | undefined {
     const { parent: parentName, child: childName } = splitPath(path);
     const stat = createStat(zxid, time, ephemeralOwner);
     const parent = this.#nodes.get(parentName);
@@ -346,7 +348,7 @@ export class DataTree {
       }
       set.add(path);
     }
-    const outStat = statOf(child, this.#options);
+    const outStat = wantStat ? statOf(child, this.#options) : undefined;
 
     if (parentName.startsWith(QUOTA_ZOOKEEPER)) {
       if (childName === Quotas.limitNode) this.#pTrie.addPath(trimQuotaPath(parentName));
