@@ -46,7 +46,7 @@ import { open as fsOpen, readdir, rename, unlink, type FileHandle } from 'node:f
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ACL } from '../jute/records.gen.js';
-import { DataNode } from '../tree/data-node.js';
+import { DataNode, DataSlabs } from '../tree/data-node.js';
 import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
 import { javaBucketOrder, javaCapacityAfterPuts, javaCopyCapacity, javaLongHash, javaStringHash } from '../tree/java-hash-order.js';
 import { assert } from '../util/assert.js';
@@ -991,6 +991,8 @@ export class SnapshotParser {
   #phase: Phase;
   #remaining = 0;
   readonly #acls: Array<[number, ACL[]]> = [];
+  /** Where the nodes' data goes. */
+  readonly #slabs = new DataSlabs();
   /** The unconsumed bytes are #buf[#pos..]; #buf[0] is at file offset #base. */
   #buf: Buffer = EMPTY;
   #pos = 0;
@@ -1230,12 +1232,8 @@ export class SnapshotParser {
       if (dataLen < -1 || dataLen > max) throw this.#corrupt('format', p, `data length ${dataLen} of ${path}`);
       p += 4;
       if (p + Math.max(dataLen, 0) + 8 + STAT_PERSISTED_BYTES > end) throw NEED_MORE;
-      let data: Buffer | null = null;
-      if (dataLen >= 0) {
-        data = Buffer.allocUnsafe(dataLen);
-        buf.copy(data, 0, p, p + dataLen);
-        p += dataLen;
-      }
+      const dataAt = p;
+      if (dataLen > 0) p += dataLen;
       const acl = safeLong(buf, p);
       const czxid = safeLong(buf, p + 8);
       const mzxid = safeLong(buf, p + 16);
@@ -1254,7 +1252,7 @@ export class SnapshotParser {
         this.#long(p + [0, 8, 16, 24, 32, 60][at]!, `${names[at]} of ${path}`); // throws
       }
       p += 8 + STAT_PERSISTED_BYTES;
-      const node = new DataNode(data, acl, { czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid });
+      const node = this.#slabs.node(buf, dataAt, dataLen, acl, czxid, mzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, pzxid);
       this.#pos = p;
       try {
         this.tree.loadSnapshotNode(path, node);

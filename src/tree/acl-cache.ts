@@ -42,6 +42,18 @@ function aclListKey(acls: readonly ACL[]): string {
   return JSON.stringify(acls.map((a) => [a.perms, a.id.scheme, a.id.id]));
 }
 
+/** Java's List<ACL>.equals. */
+function sameAcls(a: readonly ACL[], b: readonly ACL[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.perms !== y.perms || x.id.scheme !== y.id.scheme || x.id.id !== y.id.id) return false;
+  }
+  return true;
+}
+
 /** Raised where ZooKeeper throws RuntimeException("Failed to fetch acls for ..."). */
 export class AclCacheError extends Error {
   override name = 'AclCacheError';
@@ -60,6 +72,9 @@ export class AclCache {
    * is the order a snapshot lists the lists in (snapshotEntries).
    */
   #javaCapacity = 0;
+  /** The list convertAcls saw last and its key (lists are never mutated once made). */
+  #lastAcls: readonly ACL[] | null = null;
+  #lastKey = '';
 
   /**
    * convertAcls: the reference for `acls`, adding the list if it is new, and counting
@@ -67,7 +82,13 @@ export class AclCache {
    */
   convertAcls(acls: readonly ACL[] | null): number {
     if (acls === null) return OPEN_UNSAFE_ACL_ID;
-    const key = aclListKey(acls);
+    // Nearly every create carries the same list as the one before: skip building its key.
+    let key: string;
+    if (this.#lastAcls !== null && sameAcls(acls, this.#lastAcls)) {
+      key = this.#lastKey;
+    } else {
+      key = aclListKey(acls);
+    }
     let ref = this.#aclKeyMap.get(key);
     if (ref === undefined) {
       ref = ++this.#aclIndex;
@@ -75,6 +96,8 @@ export class AclCache {
       this.#longKeyMap.set(ref, freezeAcls(acls));
       this.#aclKeyMap.set(key, ref);
     }
+    this.#lastAcls = this.#longKeyMap.get(ref)!; // the frozen copy
+    this.#lastKey = key;
     this.addUsage(ref);
     return ref;
   }

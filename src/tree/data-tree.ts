@@ -21,15 +21,15 @@
  * - closeSession deletes the paths its txn lists, then whatever else the tree still knows
  *   for the session; missing nodes are skipped.
  *
- * Buffers in txns are kept, not copied, and getData returns the stored buffer: neither
- * side may mutate them afterwards.
+ * A created node's data is copied into a slab (DataSlabs), and getData returns a new
+ * view of it on each call; setData keeps the txn's Buffer. Nobody may mutate either.
  */
 import { Err, KeeperError, OpCode, WatcherType, EventType, KeeperState } from '../jute/constants.js';
 import type { ACL, Stat, TxnHeader } from '../jute/records.gen.js';
 import { type TxnBody, isMultiSubTxnType } from '../jute/txn.js';
 import { assert } from '../util/assert.js';
 import { AclCache, Ids } from './acl-cache.js';
-import { DataNode, createStat, emptyStatPersisted, statOf } from './data-node.js';
+import { DataNode, DataSlabs, createStat, emptyStatPersisted, statOf } from './data-node.js';
 import {
   CONTAINER_EPHEMERAL_OWNER,
   DEFAULT_EPHEMERAL_TYPE_OPTIONS,
@@ -80,6 +80,8 @@ export interface DataAndStat {
 }
 
 const ROOT = '/';
+/** Slab size for created nodes' data: Node's Buffer pool size, so nothing pins more than a pooled Buffer did. */
+const CREATE_SLAB_BYTES = 8192;
 const PROC_ZOOKEEPER = Quotas.procZookeeper;
 const QUOTA_ZOOKEEPER = Quotas.quotaZookeeper;
 const CONFIG_ZOOKEEPER = '/zookeeper/config';
@@ -96,6 +98,8 @@ export class DataTree {
   readonly #dataWatches = new WatchManager();
   readonly #childWatches = new WatchManager();
   readonly #aclCache = new AclCache();
+  /** Where created nodes' data is copied (see DataSlabs). */
+  readonly #slabs = new DataSlabs(CREATE_SLAB_BYTES);
   /** session id -> its ephemeral paths (as Java's HashSet, for getEphemerals' order). */
   readonly #ephemerals = new Map<bigint, JavaStringSet>();
   readonly #containers = new Set<string>();
@@ -197,8 +201,9 @@ export class DataTree {
         const t = body.txn;
         rc.path = t.path;
         const owner = t.ephemeral ? header.clientId : 0n;
-        const stat = this.#createNode(t.path, t.data, t.acl, owner, t.parentCVersion, header.zxid, header.time);
-        if (header.type === OpCode.create2) rc.stat = stat;
+        // A plain create's reply has no Stat: skip making one.
+        const stat = this.#createNode(t.path, t.data, t.acl, owner, t.parentCVersion, header.zxid, header.time, header.type === OpCode.create2);
+        if (stat !== undefined) rc.stat = stat;
         return;
       }
       case OpCode.createTTL: {
@@ -206,14 +211,14 @@ export class DataTree {
         const t = body.txn;
         rc.path = t.path;
         const owner = ttlToEphemeralOwner(t.ttl);
-        rc.stat = this.#createNode(t.path, t.data, t.acl, owner, t.parentCVersion, header.zxid, header.time);
+        rc.stat = this.#createNode(t.path, t.data, t.acl, owner, t.parentCVersion, header.zxid, header.time)!;
         return;
       }
       case OpCode.createContainer: {
         assert(body.type === OpCode.createContainer, 'createContainer body');
         const t = body.txn;
         rc.path = t.path;
-        rc.stat = this.#createNode(t.path, t.data, t.acl, CONTAINER_EPHEMERAL_OWNER, t.parentCVersion, header.zxid, header.time);
+        rc.stat = this.#createNode(t.path, t.data, t.acl, CONTAINER_EPHEMERAL_OWNER, t.parentCVersion, header.zxid, header.time)!;
         return;
       }
       case OpCode.delete:
@@ -293,7 +298,7 @@ export class DataTree {
     }
   }
 
-  /** DataTree.createNode; returns the new node's Stat. */
+  /** DataTree.createNode; returns the new node's Stat (undefined when !wantStat). */
   #createNode(
     path: string,
     data: Buffer | null,
@@ -302,7 +307,8 @@ export class DataTree {
     parentCVersion: number,
     zxid: number,
     time: number,
-  ): Stat {
+    wantStat = true,
+  ): Stat | undefined {
     const { parent: parentName, child: childName } = splitPath(path);
     const stat = createStat(zxid, time, ephemeralOwner);
     const parent = this.#nodes.get(parentName);
@@ -324,9 +330,10 @@ export class DataTree {
       parent.stat.cversion = cversion;
       parent.stat.pzxid = zxid;
     }
-    const child = new DataNode(data, aclRef, stat);
-    parent.addChild(childName);
-    this.#nodeDataSize += nodeSize(path, child.data);
+    const child = new DataNode(null, aclRef, stat);
+    this.#slabs.store(child, data);
+    parent.addNewChild(childName); // not a child yet: the node map had no `path`
+    this.#nodeDataSize += nodeSize(path, data);
     this.#nodes.set(path, child);
     const kind = ephemeralKindOf(ephemeralOwner, this.#options);
     if (kind === 'CONTAINER') {
@@ -341,7 +348,7 @@ export class DataTree {
       }
       set.add(path);
     }
-    const outStat = statOf(child, this.#options);
+    const outStat = wantStat ? statOf(child, this.#options) : undefined;
 
     if (parentName.startsWith(QUOTA_ZOOKEEPER)) {
       if (childName === Quotas.limitNode) this.#pTrie.addPath(trimQuotaPath(parentName));
@@ -371,7 +378,7 @@ export class DataTree {
     this.#nodes.delete(path);
     const acl = this.getACL(node);
     this.#aclCache.removeUsage(node.acl);
-    this.#nodeDataSize -= nodeSize(path, node.data);
+    this.#nodeDataSize -= path.length + node.dataLength;
 
     const parentAcl = this.getACL(parent);
     const owner = node.stat.ephemeralOwner;
@@ -388,7 +395,7 @@ export class DataTree {
       this.#pTrie.deletePath(trimQuotaPath(parentName));
     }
     const lastPrefix = this.getMaxPrefixWithQuota(path);
-    if (lastPrefix !== null) this.#updateQuotaStat(lastPrefix, BigInt(node.data === null ? 0 : -node.data.length), -1n);
+    if (lastPrefix !== null) this.#updateQuotaStat(lastPrefix, BigInt(-node.dataLength), -1n);
 
     const processed = this.#dataWatches.triggerWatch(path, EventType.NodeDeleted, acl);
     this.#childWatches.triggerWatch(path, EventType.NodeDeleted, acl, processed);
@@ -519,7 +526,11 @@ export class DataTree {
    * is not loaded yet, and EphemeralTypeError for an owner EphemeralType rejects.
    */
   loadSnapshotNode(path: string, node: DataNode): void {
-    this.#nodes.set(path, node);
+    const nodes = this.#nodes;
+    const before = nodes.size;
+    nodes.set(path, node);
+    // A path seen before (only in a damaged file) replaces the node; its name is already a child.
+    const isNew = nodes.size !== before;
     this.#aclCache.addUsage(node.acl);
     const lastSlash = path.lastIndexOf('/');
     if (lastSlash === -1) {
@@ -538,7 +549,8 @@ export class DataTree {
       this.#aclCache.removeUsage(node.acl);
       throw new SnapshotTreeError(`Invalid Datatree, unable to find parent ${parentPath} of path ${path}`);
     }
-    parent.addChild(path.substring(lastSlash + 1));
+    if (isNew) parent.addNewChild(path.substring(lastSlash + 1));
+    else parent.addChild(path.substring(lastSlash + 1));
     this.#loadPrevPath = path;
     this.#loadPrevNode = node;
     this.#loadPrevParentPath = parentPath;
@@ -799,7 +811,7 @@ export class DataTree {
   /** DataTree.approximateDataSize: the sum over the node map of path length + data length. */
   approximateDataSize(): number {
     let n = 0;
-    for (const [path, node] of this.#nodes) n += nodeSize(path, node.data);
+    for (const [path, node] of this.#nodes) n += path.length + node.dataLength;
     return n;
   }
 

@@ -70,13 +70,25 @@ export function javaCopyCapacity(size: number): number {
   return Math.max(tableSizeFor(Math.trunc(ft)), 1);
 }
 
+/** Up to this many members, lookups scan the array; beyond, the first lookup builds a Set. */
+const ARRAY_LOOKUP_MAX = 16;
+
 /**
  * A set of strings that also tracks the table capacity the equivalent
  * java.util.HashSet would have, so it can list its members in Java's order.
  * Iterating it yields insertion order; javaOrder() yields Java's.
+ *
+ * The members are kept in an array until something looks one up in a set of more than
+ * ARRAY_LOOKUP_MAX (has, delete, or add, which must refuse a duplicate): appendNew, for
+ * callers that know the name is new (the tree: a node's path is not in its map), is then
+ * a push. Loading a snapshot or log only appends, so a node with a million children
+ * costs an array until the first delete under it, not a hash table built one insert
+ * at a time.
  */
 export class JavaStringSet implements Iterable<string> {
-  readonly #members = new Set<string>();
+  /** The members in insertion order while no Set is needed; null once #set is built. */
+  #list: string[] | null = [];
+  #set: Set<string> | null = null;
   /** The capacity the first put allocates. */
   readonly #initialCapacity: number;
   /** 0 until the first put allocates the table, as in HashMap. */
@@ -88,7 +100,7 @@ export class JavaStringSet implements Iterable<string> {
   }
 
   get size(): number {
-    return this.#members.size;
+    return this.#list !== null ? this.#list.length : this.#set!.size;
   }
 
   /** The current table capacity of the equivalent Java HashSet (0 before the first add). */
@@ -96,44 +108,61 @@ export class JavaStringSet implements Iterable<string> {
     return this.#capacity;
   }
 
+  /** The Set, built from the array the first time a large set needs one. */
+  #lookup(): Set<string> | null {
+    const list = this.#list;
+    if (list === null) return this.#set;
+    if (list.length <= ARRAY_LOOKUP_MAX) return null;
+    this.#set = new Set(list);
+    this.#list = null;
+    return this.#set;
+  }
+
   has(s: string): boolean {
-    return this.#members.has(s);
+    const set = this.#lookup();
+    return set !== null ? set.has(s) : this.#list!.includes(s);
   }
 
   /** Add `s`; false if it was already a member (as HashSet.add). */
   add(s: string): boolean {
-    const members = this.#members;
-    if (this.#capacity >= MIN_TREEIFY_CAPACITY) {
-      // The common case of a large set: one hash lookup, not two.
-      const before = members.size;
-      members.add(s);
-      if (members.size === before) return false;
-    } else {
-      if (members.has(s)) return false;
+    if (this.has(s)) return false;
+    this.appendNew(s);
+    return true;
+  }
+
+  /** Add `s`, which the caller knows is not a member (a duplicate would be listed twice). */
+  appendNew(s: string): void {
+    if (this.#capacity < MIN_TREEIFY_CAPACITY) {
       if (this.#capacity === 0) this.#capacity = this.#initialCapacity;
       // Appending a 9th node to a chain treeifies it, which below capacity 64 means a resize.
       const bucket = bucketOf(s, this.#capacity);
       let chain = 0;
-      for (const m of members) if (bucketOf(m, this.#capacity) === bucket) chain++;
+      for (const m of this) if (bucketOf(m, this.#capacity) === bucket) chain++;
       if (chain >= TREEIFY_THRESHOLD) this.#capacity *= 2;
-      members.add(s);
     }
-    if (members.size > (this.#capacity * 3) / 4) this.#capacity *= 2;
-    return true;
+    if (this.#list !== null) this.#list.push(s);
+    else this.#set!.add(s);
+    if (this.size > (this.#capacity * 3) / 4) this.#capacity *= 2;
   }
 
   /** Remove `s`; false if it was not a member. The capacity never shrinks. */
   delete(s: string): boolean {
-    return this.#members.delete(s);
+    const set = this.#lookup();
+    if (set !== null) return set.delete(s);
+    const list = this.#list!;
+    const i = list.indexOf(s);
+    if (i < 0) return false;
+    list.splice(i, 1);
+    return true;
   }
 
   [Symbol.iterator](): Iterator<string> {
-    return this.#members[Symbol.iterator]();
+    return this.#list !== null ? this.#list[Symbol.iterator]() : this.#set![Symbol.iterator]();
   }
 
   /** The members in the order the equivalent Java HashSet iterates them. */
   javaOrder(): string[] {
-    return javaHashOrder(this.#members, this.#capacity === 0 ? this.#initialCapacity : this.#capacity);
+    return javaHashOrder(this, this.#capacity === 0 ? this.#initialCapacity : this.#capacity);
   }
 
   /**

@@ -120,6 +120,8 @@ export class PathTrie {
 
   /** The deepest marked path that is a prefix (by segments) of `path`, or "/" if none. */
   findMaxPrefix(path: string): string {
+    // No quota anywhere (the usual case): every write asks, so answer without splitting.
+    if (this.#root.children.size === 0) return '/';
     let node: TrieNode | undefined = this.#root;
     let deepest: TrieNode | null = null;
     for (const part of trieSegments(path)) {

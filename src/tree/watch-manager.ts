@@ -178,6 +178,7 @@ export class WatchManager {
    * trigger can suppress them (deleteNode does this across the two tables).
    */
   triggerWatch(path: string, type: number, acl?: readonly ACL[], suppress?: ReadonlySet<Watcher> | null): Set<Watcher> | null {
+    if (this.#watchTable.size === 0) return null; // nobody watches anything: every txn asks
     const event: WatchEvent = { type, state: KeeperState.SyncConnected, path };
     const watchers = new Set<Watcher>();
     for (const [local, atParent] of pathAndParents(path, this.#recursiveCount > 0)) {
