@@ -24,7 +24,8 @@
  * Cross-site forgery: a state-changing request must carry the X-ZK-Console-Token header
  * equal to the zkconsole cookie (SameSite=Strict, HttpOnly, set with the page), a JSON
  * body, and an Origin (when the browser sends one) naming this very host. In read-only
- * mode (admin.console.readOnly=true) they are all refused.
+ * mode (admin.console.readOnly=true) they are all refused. Bound to loopback, the console
+ * answers only requests whose Host is a loopback address or localhost (DNS rebinding).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -60,6 +61,12 @@ export interface ConsoleOptions {
   readonly commandUrl: string;
   /** The AdminServer's bound port, once listening. */
   readonly adminPort: () => number | null;
+  /**
+   * Bound to loopback: answer only requests whose Host is a loopback address or
+   * localhost, so that a web page whose name was rebound to 127.0.0.1 (DNS rebinding)
+   * cannot read the console as its own origin.
+   */
+  readonly loopbackHostsOnly?: boolean;
 }
 
 class HttpError extends Error {
@@ -131,6 +138,9 @@ export class WebConsole {
     const method = req.method ?? 'GET';
     try {
       const p = url.pathname;
+      if (this.options.loopbackHostsOnly === true && !loopbackHost(req.headers.host)) {
+        throw new HttpError(403, 'HOST', `Host ${req.headers.host ?? '(none)'} is not a loopback address: this console answers only at 127.x.x.x, [::1] or localhost`);
+      }
       if (p === CONSOLE_PATH) return redirect(res, `${CONSOLE_PATH}/`);
       if (p === `${CONSOLE_PATH}/` || p === `${CONSOLE_PATH}/index.html`) return this.#page(req, res);
       if (p.startsWith(`${CONSOLE_PATH}/assets/`)) return this.#asset(method, p.slice(`${CONSOLE_PATH}/assets/`.length), res);
@@ -494,6 +504,13 @@ function toHttpError(e: unknown): HttpError {
   const err = e as Error;
   if (err.name === 'IllegalArgumentError' || err instanceof RangeError || err instanceof TypeError) return new HttpError(400, 'BAD_REQUEST', err.message);
   return new HttpError(500, 'INTERNAL', err.message ?? String(e));
+}
+
+/** Whether a Host header names a loopback address or localhost (any port). */
+function loopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) || name === '::1' || name.toLowerCase() === 'localhost';
 }
 
 function readCookie(req: http.IncomingMessage, name: string): string | null {
