@@ -121,7 +121,7 @@ export class AdminServer {
       this.#console = new WebConsole(
         this.zk,
         this.report,
-        { readOnly: o.consoleReadOnly ?? false, assetsDir: o.consoleAssetsDir ?? defaultAssetsDir(), commandUrl: o.commandUrl, adminPort: () => this.#bound?.port ?? null },
+        { readOnly: o.consoleReadOnly ?? false, assetsDir: o.consoleAssetsDir ?? defaultAssetsDir(), commandUrl: o.commandUrl, adminPort: () => this.#bound?.port ?? null, loopbackHostsOnly: isLoopback(o.address) },
         this.log,
       );
       const host = o.address === '0.0.0.0' ? '<this host>' : o.address.includes(':') ? `[${o.address}]` : o.address;

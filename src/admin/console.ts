@@ -24,7 +24,8 @@
  * Cross-site forgery: a state-changing request must carry the X-ZK-Console-Token header
  * equal to the zkconsole cookie (SameSite=Strict, HttpOnly, set with the page), a JSON
  * body, and an Origin (when the browser sends one) naming this very host. In read-only
- * mode (admin.console.readOnly=true) they are all refused.
+ * mode (admin.console.readOnly=true) they are all refused. Bound to loopback, the console
+ * answers only requests whose Host is a loopback address or localhost (DNS rebinding).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -46,6 +47,9 @@ const MAX_SESSIONS = 32;
 const PAGE_MAX = 1000;
 const BODY_MAX = 4 * 1024 * 1024;
 /** How often the stream sends the overview: a leader change shows within about this much after it happens. */
+/** Child lists this long or longer are kept for paging, at most this many of them. */
+const CHILD_CACHE_MIN = 1000;
+const CHILD_CACHE_ENTRIES = 8;
 const EVENT_INTERVAL_MS = 500;
 
 /** Where the built page is: dist/console beside dist/src (this file is dist/src/admin/console.js). */
@@ -60,6 +64,12 @@ export interface ConsoleOptions {
   readonly commandUrl: string;
   /** The AdminServer's bound port, once listening. */
   readonly adminPort: () => number | null;
+  /**
+   * Bound to loopback: answer only requests whose Host is a loopback address or
+   * localhost, so that a web page whose name was rebound to 127.0.0.1 (DNS rebinding)
+   * cannot read the console as its own origin.
+   */
+  readonly loopbackHostsOnly?: boolean;
 }
 
 class HttpError extends Error {
@@ -92,6 +102,7 @@ export class WebConsole {
   readonly #overview: OverviewSource;
   readonly #sessions = new Map<string, PooledSession>();
   readonly #streams = new Set<http.ServerResponse>();
+  readonly #childCache = new Map<string, { pzxid: number; cversion: number; aversion: number; sorted: string[] }>();
   #ticker: NodeJS.Timeout | null = null;
   #sweeper: NodeJS.Timeout | null = null;
   #stopped = false;
@@ -123,6 +134,7 @@ export class WebConsole {
     this.#streams.clear();
     const all = [...this.#sessions.values()];
     this.#sessions.clear();
+    this.#childCache.clear();
     await Promise.all(all.map(async (s) => (await s.zk.catch(() => null))?.close()));
   }
 
@@ -131,6 +143,9 @@ export class WebConsole {
     const method = req.method ?? 'GET';
     try {
       const p = url.pathname;
+      if (this.options.loopbackHostsOnly === true && !loopbackHost(req.headers.host)) {
+        throw new HttpError(403, 'HOST', `Host ${req.headers.host ?? '(none)'} is not a loopback address: this console answers only at 127.x.x.x, [::1] or localhost`);
+      }
       if (p === CONSOLE_PATH) return redirect(res, `${CONSOLE_PATH}/`);
       if (p === `${CONSOLE_PATH}/` || p === `${CONSOLE_PATH}/index.html`) return this.#page(req, res);
       if (p.startsWith(`${CONSOLE_PATH}/assets/`)) return this.#asset(method, p.slice(`${CONSOLE_PATH}/assets/`.length), res);
@@ -253,10 +268,26 @@ export class WebConsole {
     const limit = intParam(q, 'limit', 200, 1, PAGE_MAX);
     const filter = q.get('filter') ?? '';
     const zk = await this.#session(req);
-    const { children, stat } = await zk.getChildren(p, { stat: true });
-    let names = children.sort();
+    // Paging through a big node re-reads its list only when it changed (its pzxid, cversion,
+    // or its ACL: aversion), checked with an exists; the list is kept per credential, as
+    // read with it.
+    const key = `${sessionKey(req)}\u0000${p}`;
+    let cached = this.#childCache.get(key);
+    if (cached !== undefined) {
+      const now = await zk.exists(p);
+      if (now === null || now.pzxid !== cached.pzxid || now.cversion !== cached.cversion || now.aversion !== cached.aversion) cached = undefined;
+    }
+    if (cached === undefined) {
+      const { children, stat } = await zk.getChildren(p, { stat: true });
+      cached = { pzxid: stat.pzxid, cversion: stat.cversion, aversion: stat.aversion, sorted: children.sort() };
+      if (children.length >= CHILD_CACHE_MIN) {
+        this.#childCache.set(key, cached);
+        if (this.#childCache.size > CHILD_CACHE_ENTRIES) this.#childCache.delete(this.#childCache.keys().next().value!);
+      }
+    }
+    let names = cached.sorted;
     if (filter !== '') names = names.filter((n) => n.includes(filter));
-    return { path: p, total: names.length, numChildren: stat.numChildren, offset, limit, children: names.slice(offset, offset + limit) };
+    return { path: p, total: names.length, numChildren: cached.sorted.length, offset, limit, children: names.slice(offset, offset + limit) };
   }
 
   async #node(req: http.IncomingMessage, q: URLSearchParams): Promise<unknown> {
@@ -407,7 +438,7 @@ export class WebConsole {
       }
       authInfo = [{ scheme: 'digest', auth: m[2]! }];
     }
-    const key = createHash('sha256').update(auth).digest('hex');
+    const key = sessionKey(req);
     const now = Date.now();
     let s = this.#sessions.get(key);
     if (s !== undefined) {
@@ -494,6 +525,19 @@ function toHttpError(e: unknown): HttpError {
   const err = e as Error;
   if (err.name === 'IllegalArgumentError' || err instanceof RangeError || err instanceof TypeError) return new HttpError(400, 'BAD_REQUEST', err.message);
   return new HttpError(500, 'INTERNAL', err.message ?? String(e));
+}
+
+/** Which pooled session serves a request: a hash of its X-ZK-Auth credentials. */
+function sessionKey(req: http.IncomingMessage): string {
+  const raw = req.headers[AUTH_HEADER];
+  return createHash('sha256').update(typeof raw === 'string' ? raw.trim() : '').digest('hex');
+}
+
+/** Whether a Host header names a loopback address or localhost (any port). */
+function loopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name) || name === '::1' || name.toLowerCase() === 'localhost';
 }
 
 function readCookie(req: http.IncomingMessage, name: string): string | null {
