@@ -212,6 +212,8 @@ async function runMatrix(o: Options, ens: Record<Target, BenchEnsemble | undefin
 
 interface FailoverRun {
   killed: number;
+  /** set when the ensemble did not recover within the deadline (gapMs is then the time waited) */
+  error?: string;
   newLeader: number | null;
   /** longest gap without a successful write around the kill, ms */
   gapMs: number;
@@ -251,7 +253,7 @@ async function failovers(o: Options, e: BenchEnsemble): Promise<{ runs: Failover
     const killAt = performance.now();
     await e.kill9(leader);
     // until another node leads and a write has succeeded after that, then 1 s more
-    const deadline = killAt + 120_000;
+    const deadline = killAt + 60_000;
     let newLeader: number | null = null;
     while (performance.now() < deadline) {
       newLeader = await e.leaderId();
@@ -259,6 +261,7 @@ async function failovers(o: Options, e: BenchEnsemble): Promise<{ runs: Failover
       await sleep(50);
     }
     const elected = performance.now();
+    const electedInTime = newLeader !== null && newLeader !== leader;
     while (performance.now() < deadline && !(okTimes.length > 0 && okTimes[okTimes.length - 1]! > elected)) await sleep(20);
     await sleep(1000);
     stop = true;
@@ -272,10 +275,17 @@ async function failovers(o: Options, e: BenchEnsemble): Promise<{ runs: Failover
       gap = Math.max(gap, t - prev);
       prev = t;
     }
-    runs.push({ killed: leader, newLeader, gapMs: r1(gap), errors });
-    log(`  ${e.target} failover ${k + 1}: killed leader ${leader}, new leader ${newLeader}, longest write gap ${r1(gap)} ms`);
+    const run: FailoverRun = { killed: leader, newLeader, gapMs: r1(gap), errors };
+    if (!electedInTime) run.error = `no new leader within 60 s of the kill (logs: ${e.root}/${e.target}-*/server.log)`;
+    runs.push(run);
+    log(`  ${e.target} failover ${k + 1}: killed leader ${leader}, new leader ${newLeader}, longest write gap ${r1(gap)} ms${run.error ? ` (${run.error})` : ''}`);
     e.startNode(leader);
-    await e.untilQuorum(120_000);
+    try {
+      await e.untilQuorum(90_000);
+    } catch (err) {
+      log(`  ${e.target}: ${(err as Error).message}; no more failovers for it`);
+      break;
+    }
   }
   return { runs, medianGapMs: r1(median(runs.map((r) => r.gapMs))) };
 }
@@ -374,6 +384,13 @@ function renderDoc(doc: Record<string, unknown>, o: Options, cells: Cell[], fo: 
   L.push(`- data directories on ${m.tmpdirFilesystem}`);
   L.push('- the load generator (zk-bench\'s engine, `src/bench`, on this project\'s client) runs on the same machine as the servers: its own CPU use is given beside each figure ("lg CPU", in cores over the measured window).');
   L.push('');
+  const failures = doc['failures'] as string[];
+  if (failures.length > 0) {
+    L.push('## Failures');
+    L.push('');
+    for (const f of failures) L.push(`- ${f}`);
+    L.push('');
+  }
   L.push('## Targets (issue 7)');
   L.push('');
   L.push('3-node ensembles, ratios ours / Apache\'s. "met" is judged on this run only.');
@@ -407,7 +424,7 @@ function renderDoc(doc: Record<string, unknown>, o: Options, cells: Cell[], fo: 
     L.push('');
     L.push('| target | median window (ms) | each run (ms) |');
     L.push('| --- | ---: | --- |');
-    for (const [t, f] of Object.entries(fo)) L.push(`| ${t} | ${fmtN(f.medianGapMs, 1)} | ${f.runs.map((r) => fmtN(r.gapMs, 0)).join(', ')} |`);
+    for (const [t, f] of Object.entries(fo)) L.push(`| ${t} | ${fmtN(f.medianGapMs, 1)} | ${f.runs.map((r) => fmtN(r.gapMs, 0) + (r.error !== undefined ? ' (no new leader within 60 s)' : '')).join(', ')} |`);
     L.push('');
   }
   if (Object.keys(mem).length > 0) {
@@ -461,6 +478,7 @@ async function main(): Promise<void> {
   const fo: Partial<Record<Target, { medianGapMs: number; runs: FailoverRun[] }>> = {};
   const mem: Partial<Record<Target, MemoryResult>> = {};
   const serverCommands: Record<string, string> = {};
+  const failures: string[] = [];
   try {
     for (const t of o.targets) {
       ens[t]!.start();
@@ -475,7 +493,14 @@ async function main(): Promise<void> {
     }
     if (o.only.has('failover') && o.failovers > 0) {
       log('failover');
-      for (const t of o.targets) fo[t] = await failovers(o, ens[t]!);
+      for (const t of o.targets) {
+        try {
+          fo[t] = await failovers(o, ens[t]!);
+        } catch (err) {
+          failures.push(`failover (${t}): ${(err as Error).message}`);
+          log(`  ${failures[failures.length - 1]!}`);
+        }
+      }
     }
     if (o.only.has('memory') && o.nodes > 0) {
       log('memory and restart');
@@ -486,7 +511,12 @@ async function main(): Promise<void> {
           const s = ens[t]!.start();
           await ens[t]!.untilServing('/', s, 300_000);
         }
-        mem[t] = await memory(o, ens[t]!);
+        try {
+          mem[t] = await memory(o, ens[t]!);
+        } catch (err) {
+          failures.push(`memory and restart (${t}): ${(err as Error).message}`);
+          log(`  ${failures[failures.length - 1]!}`);
+        }
       }
     }
   } finally {
@@ -531,6 +561,7 @@ async function main(): Promise<void> {
     matrix: cells,
     failover: fo,
     memory: mem,
+    failures,
     jsonFile: o.out,
     machineAfter: { loadAvg: os.loadavg().map((x) => Math.round(x * 100) / 100), elapsedS: r1((performance.now() - t0) / 1000) },
   };
