@@ -185,15 +185,14 @@ function failIfErrors(what: string, errors: Record<string, number>): void {
 }
 
 export async function connectSessions(server: string, n: number, sessionTimeoutMs: number): Promise<ZooKeeper[]> {
-  const zks: ZooKeeper[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      // maxOutstandingRequests above any in-flight setting: the bench sets the pace
-      zks.push(await ZooKeeper.connect(server, { sessionTimeoutMs, maxOutstandingRequests: 100_000 }));
-    }
-  } catch (e) {
+  // maxOutstandingRequests above any in-flight setting: the bench sets the pace
+  const settled = await Promise.allSettled(Array.from({ length: n }, () => ZooKeeper.connect(server, { sessionTimeoutMs, maxOutstandingRequests: 100_000 })));
+  const zks = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed !== undefined) {
     await Promise.all(zks.map((z) => z.close()));
-    throw new Error(`cannot open session ${zks.length + 1} of ${n} to ${server}: ${e instanceof Error ? e.message : String(e)}; is the server up?`);
+    const why = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+    throw new Error(`cannot open ${n - zks.length} of ${n} session(s) to ${server}: ${why}; is the server up?`);
   }
   return zks;
 }

@@ -103,6 +103,6 @@ describe('zk-bench against our server', () => {
     assert.match(bad.stderr, /unknown workload 'frobnicate'/);
     const none = await runZkBench(['-server', '127.0.0.1:1', 'get', '10', '--session-timeout', '2000']);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /cannot open session 1 of 1 to 127\.0\.0\.1:1/);
+    assert.match(none.stderr, /cannot open 1 of 1 session\(s\) to 127\.0\.0\.1:1/);
   });
 });
