@@ -122,6 +122,9 @@ export function proxyHost(id: number, ipBase: number): string {
   return `127.0.1.${id + ipBase}`;
 }
 
+/** How long the proxy keeps retrying a refused upstream connect (about a learner's initLimit). */
+const UPSTREAM_PATIENCE_MS = 3000;
+
 export class LinkProxy {
   readonly #servers: net.Server[] = [];
   readonly #sockets = new Set<net.Socket>();
@@ -174,9 +177,36 @@ export class LinkProxy {
       return;
     }
     this.stats.connections++;
-    const up = net.connect({ host: this.hostOf(j), port, localAddress: this.hostOf(i) });
-    this.#sockets.add(up);
-    up.on('close', () => this.#sockets.delete(up));
+    // The proxy accepts before it knows whether the node behind it listens. A refused
+    // upstream must not look like "connected, then closed": a learner that meets a leader
+    // not listening yet (it reads its log first) retries its connect, but one whose
+    // connection closes goes back to LOOKING. That turned a harmless race into a 90 s
+    // election livelock in a long run. So retry a refused upstream for a while, holding
+    // the accepted side, as the learner itself would have retried.
+    down.pause();
+    const deadline = Date.now() + UPSTREAM_PATIENCE_MS;
+    const attempt = (): void => {
+      if (down.destroyed) return;
+      const up = net.connect({ host: this.hostOf(j), port, localAddress: this.hostOf(i) });
+      this.#sockets.add(up);
+      up.on('close', () => this.#sockets.delete(up));
+      const refused = (e: NodeJS.ErrnoException): void => {
+        up.destroy();
+        if (e.code === 'ECONNREFUSED' && Date.now() < deadline && !down.destroyed) setTimeout(attempt, 50);
+        else down.destroy();
+      };
+      up.once('error', refused);
+      up.once('connect', () => {
+        up.off('error', refused);
+        this.#wire(i, j, down, up);
+        down.resume();
+      });
+    };
+    down.on('error', () => down.destroy());
+    attempt();
+  }
+
+  #wire(i: number, j: number, down: net.Socket, up: net.Socket): void {
     const kill = (): void => {
       down.destroy();
       up.destroy();
