@@ -212,5 +212,6 @@ program
 (await import('./local-ensemble.js')).registerEnsembleCommand(program);
 
 registerStorageCommands(program);
+(await import('./recover.js')).registerRecoverCommand(program);
 
 await program.parseAsync(process.argv);
