@@ -44,6 +44,7 @@ interface Options {
   nodes: number;
   failovers: number;
   apacheXmx: string;
+  nodeFlags: string[];
   targets: Target[];
   out: string;
   doc: string | null;
@@ -64,6 +65,7 @@ const HELP = `npm run bench:matrix -- [options]      (node dist/bench/ensemble-m
   --nodes N               znodes of 100 B for RSS and restart (default 1000000)
   --failovers K           leader kills per target (default 5)
   --apache-xmx SIZE       the JVMs' -Xmx (default 2g)
+  --node-flags "..."      extra node flags for our servers (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
   --targets ours,apache   (default both)
   --ip-base B             ours on 127.0.0.(B+1..B+3), Apache on (B+4..B+6) (default 20)
   --out FILE              JSON (default bench/results/ensemble-matrix-<date>.json)
@@ -94,6 +96,7 @@ function parseArgs(argv: string[]): Options {
     nodes: 1_000_000,
     failovers: 5,
     apacheXmx: '2g',
+    nodeFlags: [],
     targets: ['ours', 'apache'],
     out: join(REPO_ROOT, 'bench', 'results', `ensemble-matrix-${today}.json`),
     doc: join(REPO_ROOT, 'docs', 'performance.md'),
@@ -130,6 +133,7 @@ function parseArgs(argv: string[]): Options {
       case '--nodes': o.nodes = num(v(), a); break;
       case '--failovers': o.failovers = num(v(), a); break;
       case '--apache-xmx': o.apacheXmx = v(); break;
+      case '--node-flags': o.nodeFlags = v().split(/\s+/).filter((x) => x !== ''); break;
       case '--targets': o.targets = list(v()) as Target[]; break;
       case '--out': o.out = v(); break;
       case '--doc': o.doc = v(); break;
@@ -472,7 +476,7 @@ async function main(): Promise<void> {
   const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
   const host = (i: number): string => `127.0.0.${o.ipBase + i}`;
   const ens: Record<Target, BenchEnsemble | undefined> = { ours: undefined, apache: undefined };
-  if (o.targets.includes('ours')) ens.ours = new BenchEnsemble('ours', root, [host(1), host(2), host(3)]);
+  if (o.targets.includes('ours')) ens.ours = new BenchEnsemble('ours', root, [host(1), host(2), host(3)], { nodeFlags: o.nodeFlags });
   if (o.targets.includes('apache')) ens.apache = new BenchEnsemble('apache', root, [host(4), host(5), host(6)], { jvmFlags: [`-Xmx${o.apacheXmx}`] });
   const cells: Cell[] = [];
   const fo: Partial<Record<Target, { medianGapMs: number; runs: FailoverRun[] }>> = {};

@@ -419,8 +419,18 @@ export class Learner {
     if (this.#phase !== 'serving') return;
     const durable = this.#out.durableZxid;
     if (!this.observer) {
-      for (const e of this.#pending) {
-        if (e.zxid <= this.#ackedZxid) continue;
+      // #pending is in zxid order: start after the last ACKed entry (a scan from the
+      // front made every packet O(pending) while thousands of proposals were in flight)
+      const pending = this.#pending;
+      let lo = 0;
+      let hi = pending.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pending[mid]!.zxid <= this.#ackedZxid) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < pending.length; i++) {
+        const e = pending[i]!;
         if (e.zxid > durable) break;
         // Every proposal of the broadcast is ACKed, even one whose COMMIT overtook our
         // fsync (as SendAckRequestProcessor): the leader ignores it for the quorum, but
