@@ -55,7 +55,7 @@ interface Options {
 const HELP = `npm run bench:matrix -- [options]      (node dist/bench/ensemble-matrix.js [options])
 
   --quick                 smoke run: 0.5 s cells, 100 B, 1/8 sessions, 10k znodes, 1 failover
-  --duration S            measured seconds per cell and target (default 2)
+  --duration S            measured seconds per cell and target (default 1.5)
   --warmup S              warm-up seconds before each (default 0.5)
   --rounds R              rounds per cell, targets alternating (default 1)
   --key-rounds R          rounds of the target cells, 32 sessions x 100 in flight x 100 B (default 3)
@@ -83,7 +83,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     quick: false,
     ipBase: 20,
-    durationS: 2,
+    durationS: 1.5,
     warmupS: 0.5,
     rounds: 1,
     keyRounds: 3,
@@ -257,7 +257,7 @@ async function failovers(o: Options, e: BenchEnsemble): Promise<{ runs: Failover
     const killAt = performance.now();
     await e.kill9(leader);
     // until another node leads and a write has succeeded after that, then 1 s more
-    const deadline = killAt + 60_000;
+    const deadline = killAt + 45_000;
     let newLeader: number | null = null;
     while (performance.now() < deadline) {
       newLeader = await e.leaderId();
@@ -280,12 +280,12 @@ async function failovers(o: Options, e: BenchEnsemble): Promise<{ runs: Failover
       prev = t;
     }
     const run: FailoverRun = { killed: leader, newLeader, gapMs: r1(gap), errors };
-    if (!electedInTime) run.error = `no new leader within 60 s of the kill (logs: ${e.root}/${e.target}-*/server.log)`;
+    if (!electedInTime) run.error = `no new leader within 45 s of the kill (logs: ${e.root}/${e.target}-*/server.log)`;
     runs.push(run);
     log(`  ${e.target} failover ${k + 1}: killed leader ${leader}, new leader ${newLeader}, longest write gap ${r1(gap)} ms${run.error ? ` (${run.error})` : ''}`);
     e.startNode(leader);
     try {
-      await e.untilQuorum(90_000);
+      await e.untilQuorum(60_000);
     } catch (err) {
       log(`  ${e.target}: ${(err as Error).message}; no more failovers for it`);
       break;
@@ -339,7 +339,7 @@ async function memory(o: Options, e: BenchEnsemble): Promise<MemoryResult> {
   log(`  ${e.target}: RSS ${rss.map((b) => (b === null ? '-' : `${Math.round(b / 2 ** 20)} MiB`)).join(', ')}; restarting`);
   await e.stop();
   const t0 = e.start();
-  const serving = await e.untilServing(`/m/${o.nodes - 1}`, t0, 600_000);
+  const serving = await e.untilServing(`/m/${o.nodes - 1}`, t0, 300_000);
   await sleep(1000);
   const rssAfter = e.rssBytes();
   log(`  ${e.target}: restart to serving: first node ${r1(serving.firstMs)} ms, all ${r1(serving.allMs)} ms`);
@@ -428,7 +428,7 @@ function renderDoc(doc: Record<string, unknown>, o: Options, cells: Cell[], fo: 
     L.push('');
     L.push('| target | median window (ms) | each run (ms) |');
     L.push('| --- | ---: | --- |');
-    for (const [t, f] of Object.entries(fo)) L.push(`| ${t} | ${fmtN(f.medianGapMs, 1)} | ${f.runs.map((r) => fmtN(r.gapMs, 0) + (r.error !== undefined ? ' (no new leader within 60 s)' : '')).join(', ')} |`);
+    for (const [t, f] of Object.entries(fo)) L.push(`| ${t} | ${fmtN(f.medianGapMs, 1)} | ${f.runs.map((r) => fmtN(r.gapMs, 0) + (r.error !== undefined ? ' (no new leader within 45 s)' : '')).join(', ')} |`);
     L.push('');
   }
   if (Object.keys(mem).length > 0) {
