@@ -294,31 +294,34 @@ describe(`hostile clients (${TARGET} server)`, { concurrency: 1 }, () => {
       const results = await Promise.allSettled(Array.from({ length: 300 }, () => openFrom(zk.port, ATTACKER)));
       const conns = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       try {
-        // Give the server a moment to close the excess, then see who is left.
+        // The excess is closed as it is accepted. Connections the server has not accepted
+        // yet wait in the listen backlog (Apache's is 50) or, past it, look established from
+        // here only; so count what really works: at most maxClientCnxns of them get a session.
         await new Promise((r) => setTimeout(r, 500));
         const open: RawClient[] = [];
-        for (const c of conns) if (!(await closesWithin(c, 1))) open.push(c);
-        assert.ok(open.length <= MAX_CLIENT_CNXNS, `${open.length} connections from ${ATTACKER} stayed open; maxClientCnxns is ${MAX_CLIENT_CNXNS}`);
-        assert.ok(open.length > 0, 'connections up to maxClientCnxns are accepted');
-        // The survivors are real connections: each establishes a session.
-        for (const c of open.slice(0, 5)) {
-          const { response } = await c.handshake({ timeoutMs: 10000 });
-          assert.notEqual(response.sessionId, 0n);
-        }
+        for (const c of conns) if (!(await closesWithin(c, 0))) open.push(c);
+        const sessions = (await Promise.allSettled(open.map((c) => c.handshake({ timeoutMs: 10000 })))).filter(
+          (r) => r.status === 'fulfilled' && r.value.response.sessionId !== 0n,
+        ).length;
+        // Apache 3.8 counts a connection against its address only once a selector thread has
+        // registered it, after the accept thread let it in, so a storm gets past the limit
+        // (81 sessions of 300 with maxClientCnxns=30 here); ours counts at accept: strictly.
+        if (TARGET === 'ours') assert.ok(sessions <= MAX_CLIENT_CNXNS, `${sessions} connections from ${ATTACKER} got a session; maxClientCnxns is ${MAX_CLIENT_CNXNS}`);
+        else process.stdout.write(`# ${TARGET}: ${sessions} of 300 storming connections got a session (maxClientCnxns=${MAX_CLIENT_CNXNS})\n`);
+        assert.ok(sessions > 0, 'connections up to maxClientCnxns are accepted and served');
       } finally {
         destroyAll(conns);
       }
       // Their slots come back.
       const deadline = Date.now() + 10000;
       for (;;) {
-        const c = await openFrom(zk.port, ATTACKER);
-        if (!(await closesWithin(c, 300))) {
-          const { response } = await c.handshake({ timeoutMs: 10000 });
-          assert.notEqual(response.sessionId, 0n);
-          c.destroy();
-          break;
-        }
+        // Until the server has seen the storm's connections close, a new one may be refused or reset.
+        const c = await openFrom(zk.port, ATTACKER).catch(() => null);
+        const response = c === null || (await closesWithin(c, 300)) ? null : await c.handshake({ timeoutMs: 10000 }).then((h) => h.response, () => null);
+        c?.destroy();
+        if (response !== null && response.sessionId !== 0n) break;
         assert.ok(Date.now() < deadline, 'after the storm, a connection from the same address is accepted again');
+        await new Promise((r) => setTimeout(r, 200));
       }
     });
   });
