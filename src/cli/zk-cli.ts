@@ -3,12 +3,19 @@
  *
  *   zk-cli -server host:port[,host:port...][/chroot] [-timeout ms] [-r] [-waitforconnection] [cmd args...]
  *
+ * TLS as zkCli.sh: -Dzookeeper.client.secure=true and the zookeeper.ssl.* properties
+ * (keyStore/trustStore location, password, type: PEM or PKCS12) in CLIENT_JVMFLAGS or
+ * JVMFLAGS, or as lines of the -client-configuration file.
+ *
  * With a command: run it and exit with zkCli.sh's exit code (0, 1 for a failed command,
  * 127 for an unknown one). Without: read commands; on a terminal with a prompt, history
  * and tab completion of commands and znode paths (as zkCli.sh with JLine), otherwise line
  * by line without a prompt (as zkCli.sh without JLine).
  */
+import { readFileSync } from 'node:fs';
 import readline from 'node:readline';
+import { parseJvmFlags, parseProperties } from '../server/config.js';
+import { clientSideTlsOptions, TlsConfigError } from '../server/tls.js';
 import { CliError, ExitRequest, ZooKeeperMain, type MainOptions } from './zkcli/main.js';
 import { JavaCrash } from './zkcli/format.js';
 
@@ -21,6 +28,12 @@ interface ParsedArgs {
 export function parseArgs(argv: readonly string[], err: (l: string) => void): ParsedArgs {
   const options: MainOptions = { server: 'localhost:2181', timeoutMs: 30000, readOnly: false, waitForConnection: false };
   let timeout = '30000';
+  let clientConfigFile: string | undefined;
+  const finish = (): void => {
+    options.timeoutMs = Number.parseInt(timeout, 10);
+    const tls = secureOptions(clientConfigFile, process.env);
+    if (tls !== undefined) options.tls = tls;
+  };
   for (let i = 0; i < argv.length; i++) {
     const opt = argv[i]!;
     const next = (): string | undefined => {
@@ -41,17 +54,53 @@ export function parseArgs(argv: readonly string[], err: (l: string) => void): Pa
     } else if (opt === '-r') {
       options.readOnly = true;
     } else if (opt === '-client-configuration') {
-      if (next() === undefined) break;
+      const v = next();
+      if (v === undefined) break;
+      clientConfigFile = v;
     } else if (opt === '-waitforconnection') {
       options.waitForConnection = true;
     }
     if (!opt.startsWith('-')) {
-      options.timeoutMs = Number.parseInt(timeout, 10);
+      finish();
       return { options, command: argv.slice(i) };
     }
   }
-  options.timeoutMs = Number.parseInt(timeout, 10);
+  finish();
   return { options, command: null };
+}
+
+/**
+ * The Java client's properties: -D flags of CLIENT_JVMFLAGS then JVMFLAGS (zkCli.sh's
+ * order: the later wins), then the -client-configuration file (ZKClientConfig).
+ */
+export function clientProperties(configFile: string | undefined, env: NodeJS.ProcessEnv): Map<string, string> {
+  const props = new Map<string, string>();
+  for (const v of ['CLIENT_JVMFLAGS', 'JVMFLAGS']) {
+    for (const { name, value } of parseJvmFlags(env[v] ?? '')) props.set(name, value);
+  }
+  if (configFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(configFile, 'utf8');
+    } catch (e) {
+      throw new CliError(`Unable to read the client configuration file ${configFile}: ${(e as Error).message}`, 1);
+    }
+    for (const e of parseProperties(text, configFile)) props.set(e.key, e.value);
+  }
+  return props;
+}
+
+/** TLS options when zookeeper.client.secure=true, from the zookeeper.ssl.* properties. */
+function secureOptions(configFile: string | undefined, env: NodeJS.ProcessEnv): MainOptions['tls'] {
+  const props = clientProperties(configFile, env);
+  if ((props.get('zookeeper.client.secure') ?? '').trim().toLowerCase() !== 'true') return undefined;
+  try {
+    const { options, hostnameVerification } = clientSideTlsOptions(props);
+    return { ...options, hostnameVerification };
+  } catch (e) {
+    if (e instanceof TlsConfigError) throw new CliError(`zookeeper.client.secure=true, but the TLS settings cannot be used: ${e.message}`, 1);
+    throw e;
+  }
 }
 
 function writeOut(text: string): void {

@@ -2,7 +2,7 @@
  * zookeeper-ts's client: a Promise API over Apache ZooKeeper 3.8's protocol (ZooKeeper),
  * its sans-IO session core (SessionCore), and the vocabulary they share.
  */
-export { ZooKeeper, Transaction, SESSION_TIMEOUT_MS_DEFAULT, type ZooKeeperOptions, type ZooKeeperEvents, type WatchOption } from './zookeeper.js';
+export { ZooKeeper, Transaction, SESSION_TIMEOUT_MS_DEFAULT, type ZooKeeperOptions, type ZooKeeperTlsOptions, type ZooKeeperEvents, type WatchOption } from './zookeeper.js';
 export { WatchQueue, type WatchQueueOptions } from './watch-queue.js';
 export type { WatchLists, WatchKind } from './watch-manager.js';
 export {

@@ -22,6 +22,7 @@
 import { randomFillSync, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Err } from '../jute/constants.js';
 import type { Random } from '../util/clock.js';
 import { formatHost, parseConnectString } from './connect-string.js';
@@ -67,7 +68,21 @@ export const SESSION_TIMEOUT_MS_DEFAULT = 30_000;
 /** How long an isro probe of a read-only session may take (Java's socket timeout: 1 s). */
 const PROBE_TIMEOUT_MS = 1000;
 
+/**
+ * TLS to the servers' secureClientPort (the Java client's zookeeper.client.secure=true):
+ * node:tls options for the CA, a client certificate and key (PEM) or a PKCS#12 `pfx`.
+ */
+export interface ZooKeeperTlsOptions extends tls.SecureContextOptions {
+  /**
+   * Check that the server's certificate names the host connected to (Java's
+   * zookeeper.ssl.hostnameVerification, default true). The chain is always checked.
+   */
+  readonly hostnameVerification?: boolean | undefined;
+}
+
 export interface ZooKeeperOptions {
+  /** Connect over TLS (to a secureClientPort, or a port with client.portUnification). */
+  readonly tls?: ZooKeeperTlsOptions | undefined;
   /** Requested session timeout (default 30 s); the server bounds it. */
   readonly sessionTimeoutMs?: number | undefined;
   /** Accept a read-only session when a server has no quorum (Java's canBeReadOnly). */
@@ -131,6 +146,7 @@ export class ZooKeeper {
   #timerAtMs = Infinity;
   #flushing = false;
   readonly #probes = new Set<net.Socket>();
+  readonly #tls: ZooKeeperTlsOptions | undefined;
 
   /**
    * Start connecting at once (as Java's constructor); operations issued before the
@@ -140,6 +156,7 @@ export class ZooKeeper {
     const { hosts, chroot } = parseConnectString(connectString);
     this.#defaultAcl = options.defaultAcl ?? Ids.OPEN_ACL_UNSAFE;
     this.#userWatcher = options.watcher;
+    this.#tls = options.tls;
     this.#emitter.setMaxListeners(0);
     this.#core = new SessionCore({
       hosts,
@@ -554,12 +571,13 @@ export class ZooKeeper {
   }
 
   #open(connection: number, host: HostAddress): void {
-    const socket = net.connect({ host: host.host, port: host.port });
+    const secure = this.#tls;
+    const socket = secure === undefined ? net.connect({ host: host.host, port: host.port }) : this.#connectTls(host, secure);
     socket.setNoDelay(true);
     this.#socket = socket;
     this.#socketConnection = connection;
     let failure = '';
-    socket.on('connect', () => {
+    socket.on(secure === undefined ? 'connect' : 'secureConnect', () => {
       this.#core.transportOpened(connection, monotonicMs());
       this.#flush();
     });
@@ -574,6 +592,18 @@ export class ZooKeeper {
       if (this.#socket === socket) this.#socket = null;
       this.#core.transportClosed(connection, monotonicMs(), failure === '' ? `the connection to ${formatHost(host)} closed` : `${formatHost(host)}: ${failure}`);
       this.#flush();
+    });
+  }
+
+  #connectTls(host: HostAddress, secure: ZooKeeperTlsOptions): tls.TLSSocket {
+    const { hostnameVerification, ...options } = secure;
+    return tls.connect({
+      ...options,
+      host: host.host,
+      port: host.port,
+      ...(net.isIP(host.host) === 0 ? { servername: host.host } : {}),
+      rejectUnauthorized: true,
+      ...(hostnameVerification === false ? { checkServerIdentity: () => undefined } : {}),
     });
   }
 

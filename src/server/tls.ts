@@ -181,6 +181,33 @@ function pkcs12Certificates(location: string, pass: string, what: string, PREFIX
   throw new TlsConfigError(`cannot read the PKCS12 ${PREFIX}${what}.location ${location} (wrong ${PREFIX}${what}.password?): ${lastErr}`);
 }
 
+/** The CA certificates of a trust store, PEM. */
+function trustedCertificates(ts: NonNullable<ClientTlsConfig['trustStore']>, PREFIX: string): string[] {
+  const trustBytes = readStore(ts.location, 'trustStore', PREFIX);
+  refuseJavaOnly(ts.type, ts.location, 'trustStore', trustBytes, PREFIX);
+  const text = ts.type === 'PKCS12' ? pkcs12Certificates(ts.location, ts.password, 'trustStore', PREFIX) : trustBytes.toString('utf8');
+  const cas = pemBlocks(text, /^(TRUSTED )?CERTIFICATE$/).map((c) => c.replace(/TRUSTED CERTIFICATE/g, 'CERTIFICATE'));
+  if (cas.length === 0) throw new TlsConfigError(`${PREFIX}trustStore.location ${ts.location} holds no certificates`);
+  return cas;
+}
+
+/**
+ * A client's TLS settings from the zookeeper.ssl.* properties, as the Java client reads
+ * them with zookeeper.client.secure=true (ClientX509Util): the key store (a client
+ * certificate) and the trust store are both optional (without a trust store, Node's CAs).
+ */
+export function clientSideTlsOptions(props: ReadonlyMap<string, string>): { options: tls.SecureContextOptions; hostnameVerification: boolean } {
+  const P = CLIENT_PREFIX;
+  const withKey = tlsConfig(props, P);
+  if (withKey !== null) return { options: secureContextOptions(withKey), hostnameVerification: withKey.hostnameVerification };
+  const trustLocation = props.get(`${P}trustStore.location`) ?? '';
+  const options: tls.SecureContextOptions = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' };
+  if (trustLocation !== '') {
+    options.ca = trustedCertificates({ location: trustLocation, password: password(props, 'trustStore', P), type: storeType(props.get(`${P}trustStore.type`), trustLocation, 'trustStore', P) }, P);
+  }
+  return { options, hostnameVerification: (props.get(`${P}hostnameVerification`) ?? 'true').trim().toLowerCase() !== 'false' };
+}
+
 /** Key, certificate and CA options for tls.createSecureContext, read from the stores now. */
 export function secureContextOptions(cfg: ClientTlsConfig): tls.SecureContextOptions {
   const PREFIX = cfg.prefix;
@@ -204,14 +231,7 @@ export function secureContextOptions(cfg: ClientTlsConfig): tls.SecureContextOpt
     if (ks.password !== '') opts.passphrase = ks.password;
   }
   const ts = cfg.trustStore;
-  if (ts !== null) {
-    const trustBytes = readStore(ts.location, 'trustStore', PREFIX);
-    refuseJavaOnly(ts.type, ts.location, 'trustStore', trustBytes, PREFIX);
-    const text = ts.type === 'PKCS12' ? pkcs12Certificates(ts.location, ts.password, 'trustStore', PREFIX) : trustBytes.toString('utf8');
-    const cas = pemBlocks(text, /^(TRUSTED )?CERTIFICATE$/).map((c) => c.replace(/TRUSTED CERTIFICATE/g, 'CERTIFICATE'));
-    if (cas.length === 0) throw new TlsConfigError(`${PREFIX}trustStore.location ${ts.location} holds no certificates`);
-    opts.ca = cas;
-  }
+  if (ts !== null) opts.ca = trustedCertificates(ts, PREFIX);
   // Fail now, with the file named, rather than at the first handshake.
   try {
     tls.createSecureContext(opts);

@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { enabledTargets, fourLetterWord, getFreePort, runKazoo, startOurServer, targetEnabled, type ServerHandle, type Target } from './peers.js';
+import { ZooKeeper } from '../../src/client/index.js';
+import { enabledTargets, fourLetterWord, getFreePort, REPO_ROOT, runKazoo, runProcess, startOurServer, targetEnabled, type ServerHandle, type Target } from './peers.js';
 import { cliLines, runZkCliWith, startWithJvmFlags, type KazooSecureResult } from './secure-peers.js';
 import { makeTestPki, P12_PASSWORD, type CertFiles, type TestPki } from './tls-certs.js';
 
@@ -28,6 +29,8 @@ function javaTlsFlags(pki: TestPki, cert: CertFiles): string {
     `-Dzookeeper.ssl.trustStore.location=${pki.caPem}`,
   ].join(' ');
 }
+
+const ZK_CLI = join(REPO_ROOT, 'bin', 'zk-cli.js');
 
 const answers = new Map<string, Map<Target, unknown>>();
 function record(name: string, target: Target, value: unknown): void {
@@ -99,6 +102,34 @@ for (const target of enabledTargets()) {
       } else {
         assert.match(log, /Unsuccessful handshake/);
       }
+    });
+
+    test('our client (tls option) and zk-cli (zookeeper.client.secure in CLIENT_JVMFLAGS) connect; an untrusted certificate is refused', async () => {
+      const tlsOpts = (cert: CertFiles) => ({ ca: readFileSync(pki.caPem), cert: readFileSync(cert.cert), key: readFileSync(cert.key) });
+      const zk = await ZooKeeper.connect(secure, { tls: tlsOpts(pki.client), sessionTimeoutMs: 10_000 });
+      let ours: unknown[];
+      try {
+        await zk.create('/tls-o', Buffer.from('o'), { acl: [{ perms: 31, id: { scheme: 'x509', id: pki.client.dn } }] });
+        ours = [(await zk.getData('/tls-o')).data.toString(), await zk.whoAmI()];
+      } finally {
+        await zk.close();
+      }
+      assert.deepEqual(ours, ['o', [{ authScheme: 'x509', user: pki.client.dn }, { authScheme: 'ip', user: '127.0.0.1' }]]);
+      const other = await ZooKeeper.connect(secure, { tls: tlsOpts(pki.client2), sessionTimeoutMs: 10_000 });
+      let denied: string;
+      try {
+        denied = await other.getData('/tls-o').then(() => 'ok', (e: { code?: unknown }) => String(e.code));
+      } finally {
+        await other.close();
+      }
+      await assert.rejects(ZooKeeper.connect(secure, { tls: tlsOpts(pki.rogue), sessionTimeoutMs: 4000, connectTimeoutMs: 4000 }));
+
+      const flags = `-Dzookeeper.client.secure=true -Dzookeeper.ssl.keyStore.location=${pki.client.p12} -Dzookeeper.ssl.keyStore.password=${P12_PASSWORD} -Dzookeeper.ssl.trustStore.location=${pki.caPem}`;
+      const cli = await runProcess(process.execPath, [ZK_CLI, '-server', secure, 'get', '/tls-o'], { env: { ...process.env, CLIENT_JVMFLAGS: flags }, timeoutMs: 60_000 });
+      assert.ok(cli.stdout.split('\n').includes('o'), cli.stdout + cli.stderr);
+      const plainCli = await runProcess(process.execPath, [ZK_CLI, '-server', srv.connectString, 'get', '/tls-o'], { timeoutMs: 60_000 });
+      assert.ok((plainCli.stdout + plainCli.stderr).includes('Insufficient permission : /tls-o'), plainCli.stdout + plainCli.stderr);
+      record('our client', target, [ours, denied]);
     });
 
     test('plaintext clientPort still serves alongside', async () => {

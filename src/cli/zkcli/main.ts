@@ -2,7 +2,7 @@
  * ZooKeeperMain (zkCli.sh) over the TypeScript client: the same commands, options,
  * messages, streams (stdout or stderr, as zkCli.sh uses them) and exit codes.
  */
-import { codeMessage, IllegalArgumentError, KeeperException, Op, validatePath, ZooKeeper, Code, type ACL, type AddWatchMode, type Stat, type WatchedEvent, type WatcherType } from '../../client/index.js';
+import { codeMessage, IllegalArgumentError, KeeperException, Op, validatePath, ZooKeeper, Code, type ZooKeeperTlsOptions, type ACL, type AddWatchMode, type Stat, type WatchedEvent, type WatcherType } from '../../client/index.js';
 import { readFileSync } from 'node:fs';
 import { parseQuorumConfig } from '../../zab/quorum-verifier.js';
 import { parseOptions, splitCommandLine, CliParseError, type OptionGroupSpec, type OptionSpec, type ParsedLine } from './options.js';
@@ -47,6 +47,8 @@ export interface MainOptions {
   timeoutMs: number;
   readOnly: boolean;
   waitForConnection: boolean;
+  /** zookeeper.client.secure=true: TLS, with the zookeeper.ssl.* stores. */
+  tls?: ZooKeeperTlsOptions;
 }
 
 const TTL_MAX = 0xffffffffffn;
@@ -856,6 +858,7 @@ export class ZooKeeperMain {
       zk = new ZooKeeper(newHost, {
         sessionTimeoutMs: this.options.timeoutMs,
         readOnly: this.options.readOnly,
+        ...(this.options.tls !== undefined ? { tls: this.options.tls } : {}),
         watcher: (e) => this.#onEvent(zk, e),
       });
     } catch (e) {
