@@ -2,14 +2,16 @@
  * Dynamic reconfiguration of our ensemble driven by Apache's clients (issue 10):
  * zkCli.sh `reconfig -add` grows 3 -> 4 and `config` shows the new membership; kazoo's
  * client.reconfig() refuses a stale from_config (BadVersionError) and removes the server
- * again from the version it read. Ensemble nodes are `zk-server` processes
+ * again from the version it read; our zk-cli prints the same config and refuses a stale -v as zkCli.sh
+ * ("version No is not valid"). Ensemble nodes are `zk-server` processes
  * (test/integration/ensemble-helpers.ts, ZK_TEST_IP_BASE applies).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { CLIENT_PORT, ELECTION_PORT, QUORUM_PORT, nodeHost, withEnsemble, type Ensemble } from '../integration/ensemble-helpers.js';
-import { runKazoo, runZkCliOneShot, targetEnabled } from './peers.js';
+import { join } from 'node:path';
+import { REPO_ROOT, runKazoo, runProcess, runZkCliOneShot, targetEnabled } from './peers.js';
 
 const TIMEOUT_MS = 180_000;
 
@@ -59,6 +61,14 @@ describe('reconfig driven by Apache zkCli.sh and kazoo', { skip: !targetEnabled(
       const config = await runZkCliOneShot(`${nodeHost(4)}:${CLIENT_PORT}`, ['config']);
       assert.deepEqual(ids(config.stdout), [1, 2, 3, 4], config.stdout);
       assert.match(config.stdout, /version=[0-9a-f]+/);
+
+      // Our zk-cli: the same config text as zkCli.sh; a stale -v is BadVersion.
+      const ours = await runProcess(process.execPath, [join(REPO_ROOT, 'bin', 'zk-cli.js'), '-server', `${nodeHost(4)}:${CLIENT_PORT}`, 'config'], { timeoutMs: 30_000 });
+      assert.equal(ours.code, 0, ours.stdout + ours.stderr);
+      const configLines = (text: string): string[] => text.split('\n').filter((l) => /^(server\.\d+|version)=/.test(l));
+      assert.deepEqual(configLines(ours.stdout), configLines(config.stdout));
+      const stale = await runProcess(process.execPath, [join(REPO_ROOT, 'bin', 'zk-cli.js'), '-server', connect, 'reconfig', '-remove', '4', '-v', '1'], { timeoutMs: 30_000 });
+      assert.match(stale.stdout + stale.stderr, /version No is not valid : \/zookeeper\/config/, stale.stdout + stale.stderr);
 
       const { result } = await runKazoo<{ before: string; stale: string; after: string; mzxid: number }>(connect, 'kazoo_reconfig.py', ['4']);
       assert.deepEqual(ids(result.before), [1, 2, 3, 4]);
