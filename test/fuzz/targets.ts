@@ -7,7 +7,7 @@
  * near what a hostile length prefix asks for (see `guardAllocations`).
  */
 import fc from 'fast-check';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { OpCode } from '../../src/jute/constants.js';
@@ -286,16 +286,12 @@ function txnLogTarget(): FuzzTarget {
     recs.push(encodeTxnRecord({ clientId: 0x100n, cxid: i, zxid: 0x100000000 + i, time: 1_700_000_000_000, type: body.type }, body));
   }
   const valid = Buffer.concat([...recs, Buffer.alloc(64)]);
-  let root: string | null = null;
-  let n = 0;
   return {
     name: 'txn log file',
     ciRuns: 150,
     arb: fuzzed(fc.constant(valid)),
     run: async (bytes) => {
-      root ??= mkdtempSync(path.join(tmpdir(), 'zk-fuzz-txnlog-'));
-      const dir = path.join(root, `d${n++}`);
-      mkdirSync(dir);
+      const dir = mkdtempSync(path.join(tmpdir(), 'zk-fuzz-txnlog-'));
       try {
         writeFileSync(path.join(dir, logFileName(0x100000001)), bytes);
         const reader = readTxnLog(dir, 0);
