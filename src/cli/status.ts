@@ -45,7 +45,7 @@ export function statusTarget(cfg: ServerConfig, cfgText: string): { host: string
   if (cfg.clientPort !== undefined) return { host, port: cfg.clientPort };
   const lines = ['Client port not found. Looking for secureClientPort in the static config.'];
   if (cfg.secureClientPort !== undefined) {
-    lines.push(`Found secureClientPort=${cfg.secureClientPort}, but zookeeper-ts has no TLS client port yet, so status cannot ask this node; set clientPort in ${cfg.configFile}.`);
+    lines.push(`Found secureClientPort=${cfg.secureClientPort}, but zk-server status asks over a plaintext clientPort only; add clientPort to ${cfg.configFile}, or ask the node with zk-cli over TLS (CLIENT_JVMFLAGS="-Dzookeeper.client.secure=true -Dzookeeper.ssl.keyStore.location=... -Dzookeeper.ssl.trustStore.location=...").`);
   } else {
     lines.push('Unable to find either secure or unsecure client port in any configs. Terminating.');
   }
