@@ -420,6 +420,28 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    // Ours (ZooKeeper has no leader handover): zk-server yield-leadership calls it.
+    names: ['yield_leadership'],
+    serverRequired: true,
+    run: async (ctx) => {
+      const { zk } = ctx;
+      const yieldLeadership = zk.yieldLeadership;
+      if (zk.mode !== 'leader' || yieldLeadership === null) {
+        return fields([
+          ['handed_to', null],
+          ['error', `this server is not the leader (mode: ${zk.mode}); run yield-leadership against the leader`],
+        ]);
+      }
+      const timeout = ctx.args.get('timeout_ms');
+      const r = await yieldLeadership(timeout === undefined || !/^[0-9]+$/.test(timeout) ? undefined : Number(timeout));
+      return fields([
+        ['handed_to', r.handedTo],
+        ['message', r.message],
+        ['error', r.handedTo === null ? r.message : null],
+      ]);
+    },
+  },
+  {
     names: ['zabstate'],
     serverRequired: false,
     run: (ctx) => {

@@ -213,5 +213,6 @@ program
 
 registerStorageCommands(program);
 (await import('./recover.js')).registerRecoverCommand(program);
+(await import('./handover.js')).registerHandoverCommands(program);
 
 await program.parseAsync(process.argv);

@@ -99,7 +99,7 @@ export class ElectionRunner {
    * - A decision reached before this call is returned at once.
    * Rejects if the runner is stopped first. One call at a time.
    */
-  lookForLeader(vote: { zxid: number; peerEpoch: number }): Promise<Decision> {
+  lookForLeader(vote: { zxid: number; peerEpoch: number }, proposeFirst?: { id: number; zxid: number; peerEpoch: number }): Promise<Decision> {
     assert(this.#started && !this.#stopped, 'ElectionRunner.lookForLeader: not running');
     assert(this.#waiter === null, 'ElectionRunner.lookForLeader: already waiting for a decision');
     const pending = this.#pendingDecision;
@@ -112,7 +112,7 @@ export class ElectionRunner {
     });
     if (this.#election.state !== 'LOOKING') {
       this.#catchUpClock();
-      this.#election.lookForLeader(vote);
+      this.#election.lookForLeader(vote, proposeFirst);
     }
     this.#pump();
     return decided;

@@ -89,6 +89,11 @@ export class QuorumPeer {
   state: 'LOOKING' | 'LEADING' | 'FOLLOWING' | 'OBSERVING' = 'LOOKING';
   /** How many elections this node has run (for monitoring). */
   elections = 0;
+  /**
+   * Leader handover (ours): set when this leader steps down for a follower; the next
+   * election round opens voting for that follower instead of for ourselves (one-shot).
+   */
+  #handover: { id: number; zxid: number; peerEpoch: number } | null = null;
   /** When the current leadership was established (for Leader.getUptime). */
   #leaderSinceMs: number | null = null;
 
@@ -285,7 +290,9 @@ export class QuorumPeer {
           }, Math.max(2000, this.#settings.tickTimeMs))
         : null;
       try {
-        decision = await this.#runner!.lookForLeader({ zxid: this.#lastLogged, peerEpoch: this.#currentEpoch });
+        const handover = this.#handover ?? undefined;
+        this.#handover = null;
+        decision = await this.#runner!.lookForLeader({ zxid: this.#lastLogged, peerEpoch: this.#currentEpoch }, handover);
       } catch (e) {
         if (this.#stopped) return;
         throw e;
@@ -430,6 +437,7 @@ export class QuorumPeer {
       },
     };
     this.server.setRole(hooks);
+    this.server.yieldLeadership = (timeoutMs) => this.#yieldLeadership(core, timeoutMs);
     this.server.reconfigHook = (request, zxid) => {
       // LeaderZooKeeperServer's part of PrepRequestProcessor's reconfig.
       if (this.#core !== core) throw new KeeperError(Err.CONNECTIONLOSS);
@@ -456,9 +464,54 @@ export class QuorumPeer {
     try {
       await done;
     } finally {
+      this.server.yieldLeadership = null;
       this.server.reconfigHook = null;
       this.#leaderListener = null;
       await listener.stop();
+    }
+  }
+
+  /**
+   * Leader handover (zk-server yield-leadership; ours, ZooKeeper has none): (1) hold new
+   * requests, (2) wait until every connected voting follower has acked everything proposed
+   * and it has committed, within syncLimit ticks (else resume and say why), (3) step down
+   * and open the next election voting for the most up-to-date follower (highest acked
+   * zxid, then highest sid: FLE's own order, so it wins without a contest). Followers see
+   * the quorum connections close and look at once.
+   */
+  async #yieldLeadership(core: Leader, timeoutMs?: number): Promise<{ handedTo: number | null; message: string }> {
+    if (this.#core !== core || core.phase !== 'broadcast') return { handedTo: null, message: 'this server is not an established leader' };
+    if (core.votingFollowerAcks.length === 0) {
+      return { handedTo: null, message: 'no voting follower is connected and in sync: there is nobody to hand over to; leadership kept' };
+    }
+    const limitMs = timeoutMs ?? this.#limits.syncLimit * this.#settings.tickTimeMs;
+    const started = Date.now();
+    this.#log.info('Leader', `Yielding leadership: holding new requests until the followers have acked and committed ${zxidToHex(core.lastProposedZxid)}`);
+    this.server.holdRequests(true);
+    for (;;) {
+      if (this.#core !== core) return { handedTo: null, message: 'leadership was lost while draining (see the server log)' };
+      const target = core.lastProposedZxid;
+      const followers = core.votingFollowerAcks;
+      const behind = followers.filter((f) => f.lastAckedZxid < target);
+      if (followers.length > 0 && behind.length === 0 && core.committedZxid >= target && this.#lastLogged >= target) {
+        const best = followers.reduce((a, b) => (b.lastAckedZxid > a.lastAckedZxid || (b.lastAckedZxid === a.lastAckedZxid && b.sid > a.sid) ? b : a));
+        this.#handover = { id: best.sid, zxid: this.#lastLogged, peerEpoch: this.#currentEpoch };
+        const message = `handing over to server ${best.sid} at ${zxidToHex(target)} after ${Date.now() - started} ms (followers ${followers.map((f) => f.sid).join(',')} in sync)`;
+        this.#log.info('Leader', `Yielding leadership: ${message}`);
+        this.#endRole?.(`yielding leadership to server ${best.sid}`);
+        return { handedTo: best.sid, message };
+      }
+      if (followers.length === 0 || Date.now() - started > limitMs) {
+        this.server.holdRequests(false);
+        const why =
+          followers.length === 0
+            ? 'every voting follower disconnected while draining'
+            : `follower${behind.length === 1 ? '' : 's'} ${behind.map((f) => `${f.sid} (acked ${zxidToHex(f.lastAckedZxid)})`).join(', ') || 'none'} had not acked ${zxidToHex(target)}` +
+              `${core.committedZxid < target ? ` and it was not committed (committed ${zxidToHex(core.committedZxid)})` : ''} within syncLimit (${limitMs} ms)`;
+        this.#log.warn('Leader', `Yielding leadership aborted: ${why}; leading on`);
+        return { handedTo: null, message: `aborted: ${why}; this server leads on` };
+      }
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 

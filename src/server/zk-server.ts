@@ -210,6 +210,13 @@ export class ZooKeeperServer implements ClientHandler {
   /** Syncs in the queue waiting for their answer (ensemble); while any waits, new requests park. */
   #syncsWaiting = 0;
   readonly #parked: Request[] = [];
+  /**
+   * Leader handover (zk-server yield-leadership): while the leader drains, new requests
+   * park (in order, reads too, so a session's order holds) instead of being proposed.
+   */
+  #holding = false;
+  /** Leader handover: set by the quorum peer while it leads (the yield_leadership admin command calls it). */
+  yieldLeadership: ((timeoutMs?: number) => Promise<{ handedTo: number | null; message: string }>) | null = null;
   /** Learner: sessions touched by local clients since the last PING (id -> timeout). */
   #touched = new Map<bigint, number>();
   /** Learner: connections whose reconnect waits for the leader's REVALIDATE answer. */
@@ -594,7 +601,7 @@ export class ZooKeeperServer implements ClientHandler {
       this.#submitReadOnly(req, now);
       return;
     }
-    if (this.#syncsWaiting > 0) {
+    if (this.#syncsWaiting > 0 || this.#holding) {
       // Nothing overtakes a sync in an ensemble: what arrives after it waits until it is
       // answered (the leader answers a sync only once a quorum confirmed its leadership,
       // possibly after later writes committed; a reply may not reflect a state its sync has
@@ -703,6 +710,7 @@ export class ZooKeeperServer implements ClientHandler {
     for (const c of [...this.#cnxns.values()]) c.conn.close();
     this.#queue.length = 0;
     this.#parked.length = 0;
+    this.#holding = false;
     this.#syncsWaiting = 0;
     this.#inFlight = 0;
     this.#maybeThrottle();
@@ -747,6 +755,13 @@ export class ZooKeeperServer implements ClientHandler {
     }
   }
 
+  /** Leader handover: hold new requests (true), or let them go on in order (false). */
+  holdRequests(on: boolean): void {
+    this.#holding = on;
+    if (on) return;
+    while (!this.#holding && this.#syncsWaiting === 0 && this.#parked.length > 0) this.submit(this.#parked.shift()!);
+  }
+
   /** The oldest sync is answered (learner: by the leader's SYNC; leader: quorum-confirmed). */
   syncDone(): void {
     const item = this.#queue.find((i) => i.waiting && i.req.type === OpCode.sync);
@@ -756,7 +771,7 @@ export class ZooKeeperServer implements ClientHandler {
     }
     this.#drain();
     // What waited behind the sync goes on, until the next sync.
-    while (this.#syncsWaiting === 0 && this.#parked.length > 0) this.submit(this.#parked.shift()!);
+    while (!this.#holding && this.#syncsWaiting === 0 && this.#parked.length > 0) this.submit(this.#parked.shift()!);
   }
 
   #applyRemote(txn: Buffer): void {

@@ -162,6 +162,11 @@ export class Election {
   #proposal: VoteKey;
   /** getInitId / getInitLastLoggedZxid / getPeerEpoch for the current lookForLeader. */
   #init: VoteKey;
+  /**
+   * The vote this round starts from and falls back to when a later round overtakes it:
+   * #init, or (leader handover, ours) the follower the stepping-down leader hands over to.
+   */
+  #base: VoteKey;
   /** QuorumPeer.currentVote. */
   #currentVote: Vote;
   #recvset = new Map<number, Vote>();
@@ -200,7 +205,7 @@ export class Election {
     this.#notTimeoutMs = this.#minIntervalMs;
     // QuorumPeer.startLeaderElection.
     this.#currentVote = makeVote(myId, options.initialVote.zxid, -1, options.initialVote.peerEpoch);
-    this.#init = this.#proposal = { id: myId, zxid: options.initialVote.zxid, peerEpoch: options.initialVote.peerEpoch };
+    this.#init = this.#proposal = this.#base = { id: myId, zxid: options.initialVote.zxid, peerEpoch: options.initialVote.peerEpoch };
     this.lookForLeader(options.initialVote);
   }
 
@@ -257,7 +262,7 @@ export class Election {
    * Enter a new round (QuorumPeer.run's LOOKING case calling lookForLeader): with our
    * last logged zxid and current epoch as they are now.
    */
-  lookForLeader(vote: { readonly zxid: number; readonly peerEpoch: number }): void {
+  lookForLeader(vote: { readonly zxid: number; readonly peerEpoch: number }, proposeFirst?: { readonly id: number; readonly zxid: number; readonly peerEpoch: number }): void {
     this.#assertNoReadyPending('lookForLeader');
     assert(this.#decision === null, 'lookForLeader: the previous decision has not been taken with ready()/advance()');
     assert(Number.isSafeInteger(vote.zxid) && Number.isSafeInteger(vote.peerEpoch), 'lookForLeader: bad vote');
@@ -274,7 +279,10 @@ export class Election {
       zxid: this.#participant ? vote.zxid : LONG_MIN_VALUE,
       peerEpoch: this.#participant ? vote.peerEpoch : LONG_MIN_VALUE,
     };
-    this.#proposal = this.#init;
+    // Leader handover (ours): a leader that stepped down opens the round voting for the
+    // follower it handed over to, not for itself; from then on the round runs as usual.
+    this.#base = proposeFirst !== undefined && this.#participant ? { id: proposeFirst.id, zxid: proposeFirst.zxid, peerEpoch: proposeFirst.peerEpoch } : this.#init;
+    this.#proposal = this.#base;
     this.#log('info', `New election. My id = ${this.myId}, proposed zxid=0x${javaLongToHex(this.#proposal.zxid)}`);
     this.#sendNotifications();
     this.#pollDeadlineMs = this.#nowMs + this.#notTimeoutMs;
@@ -488,7 +496,7 @@ export class Election {
     if (n.electionEpoch > this.#clock) {
       this.#clock = n.electionEpoch;
       this.#recvset.clear();
-      this.#proposal = totalOrderPredicate(keyOf(n), this.#init, weight) ? keyOf(n) : this.#init;
+      this.#proposal = totalOrderPredicate(keyOf(n), this.#base, weight) ? keyOf(n) : this.#base;
       this.#sendNotifications();
     } else if (n.electionEpoch < this.#clock) {
       this.#log(

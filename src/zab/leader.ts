@@ -263,6 +263,17 @@ export class Leader {
     };
   }
 
+  /**
+   * Leader handover (zk-server yield-leadership): the voting followers past UPTODATE
+   * and the last zxid each acked. The server waits until every one has acked
+   * lastProposedZxid before stepping down for the most up-to-date of them.
+   */
+  get votingFollowerAcks(): Array<{ sid: number; lastAckedZxid: number }> {
+    return [...this.#handlers.values()]
+      .filter((h) => !h.observer && h.state === 'broadcast' && this.#quorum.isVoter(h.sid))
+      .map((h) => ({ sid: h.sid, lastAckedZxid: h.lastAckedZxid }));
+  }
+
   /** A reconfiguration is proposed and not committed yet (PrepRequestProcessor's ReconfigInProgress). */
   get reconfigInProgress(): boolean {
     return this.#pendingReconfig !== null;
