@@ -16,7 +16,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { zxidEpoch, zxidToHex } from '../util/zxid.js';
+import { zxidCounter, zxidEpoch, zxidToHex } from '../util/zxid.js';
 import type { ServerConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { ServerSettings } from './settings.js';
@@ -493,7 +493,9 @@ export class QuorumPeer {
       const target = core.lastProposedZxid;
       const followers = core.votingFollowerAcks;
       const behind = followers.filter((f) => f.lastAckedZxid < target);
-      if (followers.length > 0 && behind.length === 0 && core.committedZxid >= target && this.#lastLogged >= target) {
+      // Counter 0: nothing proposed in this epoch yet (the followers acked its NEWLEADER/UPTODATE).
+      const drained = zxidCounter(target) === 0 || (core.committedZxid >= target && this.#lastLogged >= target);
+      if (followers.length > 0 && behind.length === 0 && drained) {
         const best = followers.reduce((a, b) => (b.lastAckedZxid > a.lastAckedZxid || (b.lastAckedZxid === a.lastAckedZxid && b.sid > a.sid) ? b : a));
         this.#handover = { id: best.sid, zxid: this.#lastLogged, peerEpoch: this.#currentEpoch };
         const message = `handing over to server ${best.sid} at ${zxidToHex(target)} after ${Date.now() - started} ms (followers ${followers.map((f) => f.sid).join(',')} in sync)`;
@@ -506,8 +508,9 @@ export class QuorumPeer {
         const why =
           followers.length === 0
             ? 'every voting follower disconnected while draining'
-            : `follower${behind.length === 1 ? '' : 's'} ${behind.map((f) => `${f.sid} (acked ${zxidToHex(f.lastAckedZxid)})`).join(', ') || 'none'} had not acked ${zxidToHex(target)}` +
-              `${core.committedZxid < target ? ` and it was not committed (committed ${zxidToHex(core.committedZxid)})` : ''} within syncLimit (${limitMs} ms)`;
+            : behind.length > 0
+              ? `follower${behind.length === 1 ? '' : 's'} ${behind.map((f) => `${f.sid} (acked ${zxidToHex(f.lastAckedZxid)})`).join(', ')} had not acked ${zxidToHex(target)} within syncLimit (${limitMs} ms)`
+              : `${zxidToHex(target)} was not committed and logged here within syncLimit (${limitMs} ms; committed ${zxidToHex(core.committedZxid)}, logged ${zxidToHex(this.#lastLogged)})`;
         this.#log.warn('Leader', `Yielding leadership aborted: ${why}; leading on`);
         return { handedTo: null, message: `aborted: ${why}; this server leads on` };
       }

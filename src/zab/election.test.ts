@@ -122,4 +122,37 @@ describe('Election', () => {
     );
     a.advance();
   });
+
+  it('leader handover: a round opened with proposeFirst votes for that peer, which wins without a contest', () => {
+    const ids = [1, 2, 3];
+    const q = QuorumMaj.of(ids, []);
+    const zxid = 0x100000005;
+    const es = new Map(ids.map((id) => [id, new Election({ myId: id, verifier: q, initialVote: { zxid, peerEpoch: 1 } })]));
+    /** Deliver every message until quiet; fire the finalize timers; return the decisions. */
+    const run = (): Map<number, number> => {
+      const decided = new Map<number, number>();
+      for (let guard = 0; guard < 50; guard++) {
+        let moved = false;
+        for (const [id, e] of es) {
+          while (e.hasReady()) {
+            moved = true;
+            const rd = e.ready();
+            e.advance();
+            if (rd.decision !== null) decided.set(id, rd.decision.leader);
+            for (const m of rd.messages) es.get(m.to)!.step(id, m.notification);
+          }
+        }
+        if (!moved) for (const e of es.values()) e.tick(FINALIZE_WAIT_MS + 1);
+        if (decided.size === ids.length) break;
+      }
+      return decided;
+    };
+    assert.deepEqual([...run().values()], [3, 3, 3], 'equal zxids: the highest sid leads');
+    // Server 3 steps down for server 2; every server looks again with the same zxid.
+    es.get(1)!.lookForLeader({ zxid, peerEpoch: 1 });
+    es.get(2)!.lookForLeader({ zxid, peerEpoch: 1 });
+    es.get(3)!.lookForLeader({ zxid, peerEpoch: 1 }, { id: 2, zxid, peerEpoch: 1 });
+    const after = run();
+    assert.deepEqual([after.get(1), after.get(2), after.get(3)], [2, 2, 2]);
+  });
 });
