@@ -36,6 +36,8 @@ export interface Command {
   readonly names: readonly string[];
   /** Whether it answers "not currently serving" while the server is not running. */
   readonly serverRequired: boolean;
+  /** Ours and not ZooKeeper's: answered, but kept out of the /commands listing (which matches 3.8's). */
+  readonly unlisted?: boolean;
   run(ctx: CommandContext): Fields | Promise<Fields>;
 }
 
@@ -423,6 +425,7 @@ export const COMMANDS: readonly Command[] = [
     // Ours (ZooKeeper has no leader handover): zk-server yield-leadership calls it.
     names: ['yield_leadership'],
     serverRequired: true,
+    unlisted: true,
     run: async (ctx) => {
       const { zk } = ctx;
       const yieldLeadership = zk.yieldLeadership;
@@ -475,7 +478,7 @@ const BY_NAME: ReadonlyMap<string, Command> = new Map(COMMANDS.flatMap((c) => c.
 
 /** Commands.getPrimaryNames, sorted: the /commands listing. */
 export function primaryNames(): string[] {
-  return COMMANDS.map((c) => c.names[0]!).sort();
+  return COMMANDS.filter((c) => c.unlisted !== true).map((c) => c.names[0]!).sort();
 }
 
 /**
