@@ -7,6 +7,10 @@
  * (keyStore/trustStore location, password, type: PEM or PKCS12) in CLIENT_JVMFLAGS or
  * JVMFLAGS, or as lines of the -client-configuration file.
  *
+ * SASL DIGEST-MD5 as zkCli.sh with DigestLoginModule: -Djava.security.auth.login.config=FILE
+ * names a JAAS file whose Client section (zookeeper.sasl.clientconfig) holds username and
+ * password; -Dzookeeper.sasl.client=false turns it off.
+ *
  * With a command: run it and exit with zkCli.sh's exit code (0, 1 for a failed command,
  * 127 for an unknown one). Without: read commands; on a terminal with a prompt, history
  * and tab completion of commands and znode paths (as zkCli.sh with JLine), otherwise line
@@ -15,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import readline from 'node:readline';
 import { parseJvmFlags, parseProperties } from '../server/config.js';
+import { JaasError, loadClientCredentials } from '../server/jaas.js';
 import { clientSideTlsOptions, TlsConfigError } from '../server/tls.js';
 import { CliError, ExitRequest, ZooKeeperMain, type MainOptions } from './zkcli/main.js';
 import { JavaCrash } from './zkcli/format.js';
@@ -33,6 +38,8 @@ export function parseArgs(argv: readonly string[], err: (l: string) => void): Pa
     options.timeoutMs = Number.parseInt(timeout, 10);
     const tls = secureOptions(clientConfigFile, process.env);
     if (tls !== undefined) options.tls = tls;
+    const sasl = saslOptions(clientConfigFile, process.env, err);
+    if (sasl !== undefined) options.sasl = sasl;
   };
   for (let i = 0; i < argv.length; i++) {
     const opt = argv[i]!;
@@ -100,6 +107,28 @@ function secureOptions(configFile: string | undefined, env: NodeJS.ProcessEnv): 
   } catch (e) {
     if (e instanceof TlsConfigError) throw new CliError(`zookeeper.client.secure=true, but the TLS settings cannot be used: ${e.message}`, 1);
     throw e;
+  }
+}
+
+/**
+ * SASL credentials when a JAAS file is configured (java.security.auth.login.config) and
+ * zookeeper.sasl.client is not false. As the Java client, a JAAS file without the section
+ * only warns: the session goes on without SASL.
+ */
+function saslOptions(configFile: string | undefined, env: NodeJS.ProcessEnv, warn: (l: string) => void): MainOptions['sasl'] {
+  const props = clientProperties(configFile, env);
+  const file = props.get('java.security.auth.login.config');
+  if (file === undefined || file.trim() === '') return undefined;
+  if ((props.get('zookeeper.sasl.client') ?? 'true').trim().toLowerCase() !== 'true') return undefined;
+  const section = props.get('zookeeper.sasl.clientconfig') ?? 'Client';
+  try {
+    const { username, password } = loadClientCredentials(file.trim(), section);
+    const serviceName = props.get('zookeeper.sasl.client.username');
+    return { mechanism: 'DIGEST-MD5', username, password, ...(serviceName !== undefined ? { serviceName } : {}) };
+  } catch (e) {
+    if (!(e instanceof JaasError)) throw e;
+    warn(`SASL configuration failed: ${e.message}. Will continue connection to Zookeeper server without SASL authentication, if Zookeeper server allows it.`);
+    return undefined;
   }
 }
 

@@ -10,6 +10,7 @@ export {
   SET_WATCHES_MAX_LENGTH,
   MAX_OUTSTANDING_REQUESTS_DEFAULT,
   type SessionCoreOptions,
+  type SaslClientOptions,
   type CoreOutput,
   type Completion,
 } from './session-core.js';

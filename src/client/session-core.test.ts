@@ -9,6 +9,7 @@ import { encodeFrame, FrameDecoder } from '../jute/frame.js';
 import { JuteReader, type JuteWriter } from '../jute/io.js';
 import {
   readAuthPacket,
+  readGetSASLRequest,
   readConnectRequest,
   readCreateRequest,
   readGetDataRequest,
@@ -19,11 +20,13 @@ import {
   writeCreateResponse,
   writeGetDataResponse,
   writeReplyHeader,
+  writeSetSASLResponse,
   writeStat,
   writeWatcherEvent,
   type ConnectRequest,
   type Stat,
 } from '../jute/records.gen.js';
+import { DigestMd5Server } from '../pipeline/sasl-digest.js';
 import { seededRandom } from '../util/clock.js';
 import { createSpec, existsSpec, getChildrenSpec, getDataSpec, addWatchSpec, removeWatchesSpec, setDataSpec, type RequestSpec } from './ops.js';
 import { SessionCore, SET_WATCHES_MAX_LENGTH, type Completion, type CoreOutput, type SessionCoreOptions } from './session-core.js';
@@ -789,5 +792,71 @@ describe('SessionCore misc', () => {
       ),
     );
     assert.equal(h.core.queuedRequests + h.core.outstandingRequests, 0);
+  });
+
+  test('sasl: DIGEST-MD5 right after the handshake, nothing else until it completes; then auth, requests', () => {
+    const h = new Harness({ sasl: { mechanism: 'DIGEST-MD5', username: 'bob', password: 'bobsecret' }, authInfo: [{ scheme: 'digest', auth: 'u:p' }] });
+    const server = new DigestMd5Server({ users: new Map([['bob', 'bobsecret']]), nonce: 'n0nce' });
+    h.establish();
+    const early = h.submit(getDataSpec(chroot(h), '/a', null));
+    h.deliver();
+    assert.deepEqual(h.sent.map((s) => [s.xid, s.type]), [[1, OpCode.sasl]], 'only the first sasl packet');
+    const first = readGetSASLRequest(h.sent[0]!.body).token!;
+    assert.equal(first.length, 0, 'DIGEST-MD5 opens with an empty token');
+    const step1 = server.evaluate(first);
+    assert.ok(!step1.done);
+    h.receive(reply(1, 0, 0, (w) => writeSetSASLResponse(w, { token: step1.challenge })));
+    // No ping while the exchange is under way (one would be due after 1001 ms idle).
+    h.now += 1500;
+    h.core.tick(h.now);
+    h.pump();
+    assert.deepEqual(h.sent.map((s) => [s.xid, s.type]), [[1, OpCode.sasl], [2, OpCode.sasl]]);
+    const response = readGetSASLRequest(h.sent[1]!.body).token!;
+    assert.match(response.toString(), /username="bob",realm="zk-sasl-md5",.*digest-uri="zookeeper\/zk-sasl-md5".*authzid="bob"/);
+    const step2 = server.evaluate(response);
+    assert.ok(step2.done);
+    assert.equal(step2.user, 'bob');
+    h.receive(reply(2, 0, 0, (w) => writeSetSASLResponse(w, { token: step2.rspauth })));
+    const outs = h.deliver();
+    assert.ok(kinds(outs).includes('event:None:SaslAuthenticated::0'), kinds(outs).join(' '));
+    assert.deepEqual(h.sent.slice(2).map((s) => s.xid), [Xid.auth, 3], 'the auth packet and the queued request, after SASL');
+    h.receive(reply(Xid.auth, 0, 0));
+    h.receive(reply(3, 5, 0, (w) => writeGetDataResponse(w, { data: Buffer.from('x'), stat: STAT })));
+    h.deliver();
+    assert.deepEqual(early.map((c) => c.ok), [true]);
+    assert.equal(h.core.state, 'SyncConnected');
+  });
+
+  test('sasl: a refused exchange (AUTHFAILED, null token) ends the session in AuthFailed', () => {
+    const h = new Harness({ sasl: { mechanism: 'DIGEST-MD5', username: 'bob', password: 'wrong' } });
+    const server = new DigestMd5Server({ users: new Map([['bob', 'bobsecret']]), nonce: 'n0nce' });
+    h.establish();
+    const queued = h.submit(getDataSpec(chroot(h), '/a', null));
+    h.pump();
+    const step1 = server.evaluate(readGetSASLRequest(h.sent[0]!.body).token!);
+    assert.ok(!step1.done);
+    h.receive(reply(1, 0, 0, (w) => writeSetSASLResponse(w, { token: step1.challenge })));
+    h.pump();
+    assert.throws(() => server.evaluate(readGetSASLRequest(h.sent[1]!.body).token!), /Mismatched response/);
+    h.receive(reply(2, 0, Err.AUTHFAILED, (w) => writeSetSASLResponse(w, { token: null })));
+    const outs = h.deliver();
+    assert.deepEqual(kinds(outs).filter((k) => k !== 'disconnect').slice(-3), ['complete:-115', 'state:AuthFailed', 'event:None:AuthFailed::0']);
+    assert.deepEqual(queued.map((c) => (c.ok ? 'ok' : c.err)), [Err.AUTHFAILED]);
+    assert.match(h.core.disconnectReason, /SASL DIGEST-MD5 authentication of bob with 10\.0\.0\.\d:2181 failed: the server answered AUTHFAILED/);
+    assert.equal(h.core.state, 'AuthFailed');
+  });
+
+  test('sasl: a server whose rspauth is wrong is not trusted', () => {
+    const h = new Harness({ sasl: { mechanism: 'DIGEST-MD5', username: 'bob', password: 'bobsecret' } });
+    const server = new DigestMd5Server({ users: new Map([['bob', 'bobsecret']]), nonce: 'n0nce' });
+    h.establish();
+    h.pump();
+    const step1 = server.evaluate(readGetSASLRequest(h.sent[0]!.body).token!);
+    assert.ok(!step1.done);
+    h.receive(reply(1, 0, 0, (w) => writeSetSASLResponse(w, { token: step1.challenge })));
+    h.receive(reply(2, 0, 0, (w) => writeSetSASLResponse(w, { token: Buffer.from('rspauth=00000000000000000000000000000000') })));
+    h.deliver();
+    assert.equal(h.core.state, 'AuthFailed');
+    assert.match(h.core.disconnectReason, /rspauth/);
   });
 });

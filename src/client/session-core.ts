@@ -23,7 +23,7 @@
  *        |    `--timeOut <= 0--> Expired  | connection lost (read timeout, EOF, bad frame,
  *        |                                |  r/w server found while read-only)
  *        `-- (next host) <-- Disconnected <'
- *   AuthFailed: an auth packet was refused.   Closed: close() (closeSession answered).
+ *   AuthFailed: an auth packet or the SASL exchange was refused.   Closed: close() (closeSession answered).
  *
  * - Hosts: StaticHostProvider order; after a connection is lost, a random pause of up to
  *   reconnectDelayMaxMs (Java: 1 s) before the next attempt, plus spinDelayMs once a
@@ -38,6 +38,11 @@
  *   until the ConnectResponse. Then: every auth packet, SetWatches (SetWatches2 when a
  *   batch holds persistent watches) in batches of about 128 KB of paths, then the
  *   queued requests.
+ * - SASL (the `sasl` option; ZooKeeperSaslClient): right after every ConnectResponse, a
+ *   DIGEST-MD5 exchange in sasl requests (op 102, ordinary xids, a GetSASLRequest token:
+ *   empty first). Until it ends nothing else is sent, pings, auth packets, SetWatches and
+ *   requests included; its replies are read as tokens whatever their error code. Success
+ *   is a SaslAuthenticated event; a refused or wrong exchange is AuthFailed, as Java.
  * - Requests: xids from 1, assigned when sent; replies must come back in order (a
  *   mismatch drops the connection). On connection loss every request sent or queued
  *   fails with CONNECTIONLOSS (SESSIONEXPIRED on expiry, AUTHFAILED on auth failure).
@@ -55,11 +60,14 @@ import {
   readReplyHeader,
   readWatcherEvent,
   writeAuthPacket,
+  readGetSASLRequest,
   writeConnectRequest,
+  writeGetSASLRequest,
   writeRequestHeader,
   writeSetWatches,
   writeSetWatches2,
 } from '../jute/records.gen.js';
+import { DigestMd5Client, SaslDigestError } from '../pipeline/sasl-digest.js';
 import { assert } from '../util/assert.js';
 import type { Random } from '../util/clock.js';
 import { JUTE_MAX_BUFFER_BYTES_DEFAULT, SESSION_PASSWORD_BYTES } from '../util/limits.js';
@@ -128,6 +136,19 @@ export interface SessionCoreOptions {
   readonly maxFrameBytes?: number | undefined;
   readonly reconnectDelayMaxMs?: number | undefined;
   readonly spinDelayMs?: number | undefined;
+  /** Authenticate every connection with SASL before anything else is sent. */
+  readonly sasl?: SaslClientOptions | undefined;
+}
+
+/** SASL credentials (Java: the JAAS Client section with DigestLoginModule). */
+export interface SaslClientOptions {
+  readonly mechanism: 'DIGEST-MD5';
+  readonly username: string;
+  readonly password: string;
+  /** DIGEST-URI protocol (Java's zookeeper.sasl.client.username): default "zookeeper". */
+  readonly serviceName?: string | undefined;
+  /** DIGEST-URI host: default "zk-sasl-md5", which ZooKeeper's servers expect for DIGEST-MD5. */
+  readonly serverName?: string | undefined;
 }
 
 type Phase = 'idle' | 'waiting' | 'connecting' | 'handshaking' | 'connected';
@@ -267,6 +288,9 @@ export class SessionCore {
   #outputs: CoreOutput[] = [];
   #sendChunks: Buffer[] = [];
   #disconnectReason = '';
+  readonly #sasl: SaslClientOptions | null;
+  /** The SASL exchange of this connection, while it is under way. */
+  #saslClient: DigestMd5Client | null = null;
 
   constructor(options: SessionCoreOptions) {
     assert(Number.isInteger(options.sessionTimeoutMs) && options.sessionTimeoutMs > 0, `sessionTimeoutMs must be a positive integer, got ${options.sessionTimeoutMs}`);
@@ -288,6 +312,8 @@ export class SessionCore {
     this.#passwd = options.sessionPasswd === undefined ? Buffer.alloc(SESSION_PASSWORD_BYTES) : Buffer.from(options.sessionPasswd);
     // The Java constructor taking a session id sets seenRwServerBefore: the id is real.
     this.#seenRwServerBefore = options.sessionId !== undefined && options.sessionId !== 0n;
+    this.#sasl = options.sasl ?? null;
+    if (this.#sasl !== null) assert(this.#sasl.mechanism === 'DIGEST-MD5', `SASL mechanism ${String(this.#sasl.mechanism)} is not supported; use DIGEST-MD5`);
     for (const a of options.authInfo ?? []) this.#auth.push({ scheme: a.scheme, auth: authBytes(a.auth), waiters: [] });
   }
 
@@ -381,7 +407,7 @@ export class SessionCore {
         break;
       case 'connected':
         consider(this.#lastHeardMs + this.#readTimeoutMs);
-        consider(this.#lastSendMs + this.#pingIdleMs());
+        if (this.#saslClient === null) consider(this.#lastSendMs + this.#pingIdleMs());
         if (this.#state === 'ConnectedReadOnly' && !this.#rwProbeInFlight) consider(this.#rwProbeAtMs + this.#rwProbeIntervalMs);
         if (this.#closing) consider(this.#closeDeadlineMs);
         break;
@@ -480,7 +506,7 @@ export class SessionCore {
           this.#becomeClosed('no answer to closeSession');
           break;
         }
-        if (nowMs - this.#lastSendMs >= this.#pingIdleMs()) {
+        if (this.#saslClient === null && nowMs - this.#lastSendMs >= this.#pingIdleMs()) {
           this.#sendFrame((w) => writeRequestHeader(w, { xid: Xid.ping, type: OpCode.ping }), nowMs);
         }
         if (this.#state === 'ConnectedReadOnly' && !this.#rwProbeInFlight && nowMs - this.#rwProbeAtMs >= this.#rwProbeIntervalMs) {
@@ -612,6 +638,7 @@ export class SessionCore {
     this.#phase = 'idle';
     this.#decoder = null;
     this.#authSent = [];
+    this.#saslClient = null;
     this.#nextHost = null;
     this.#rwProbeInFlight = false;
   }
@@ -650,9 +677,66 @@ export class SessionCore {
       this.#rwProbeInFlight = false;
     }
     this.#setState(isReadOnly ? 'ConnectedReadOnly' : 'SyncConnected');
+    if (this.#sasl !== null) {
+      const sasl = this.#sasl;
+      const cnonce = Buffer.alloc(30);
+      this.#random.fill(cnonce);
+      this.#saslClient = new DigestMd5Client({
+        username: sasl.username,
+        password: sasl.password,
+        cnonce: cnonce.toString('base64'),
+        protocol: sasl.serviceName ?? 'zookeeper',
+        serverName: sasl.serverName ?? 'zk-sasl-md5',
+        authzid: sasl.username,
+      });
+      // DIGEST-MD5 has no initial response: the exchange opens with an empty token.
+      this.#sendSasl(Buffer.alloc(0), nowMs);
+      return;
+    }
+    this.#afterAuthentication(nowMs);
+  }
+
+  /** primeConnection's packets and the queue, once the connection may carry them. */
+  #afterAuthentication(nowMs: number): void {
     for (const entry of this.#auth) this.#sendAuth(entry, nowMs);
     this.#sendSetWatches(nowMs);
     this.#pump(nowMs);
+  }
+
+  #sendSasl(token: Buffer, nowMs: number): void {
+    const xid = this.#nextXid();
+    this.#sendFrame((w) => {
+      writeRequestHeader(w, { xid, type: OpCode.sasl });
+      writeGetSASLRequest(w, { token });
+    }, nowMs);
+  }
+
+  /** A reply during the SASL exchange: the server's token (Java reads it whatever the error code). */
+  #onSaslReply(r: JuteReader, err: number, nowMs: number): void {
+    const client = this.#saslClient!;
+    const user = this.#sasl!.username;
+    const token = readGetSASLRequest(r).token;
+    let next: Buffer | null;
+    try {
+      if (token === null) {
+        const why = err === Err.OK ? 'the server sent no token' : `the server answered ${err === Err.AUTHFAILED ? 'AUTHFAILED' : `error ${err}`}`;
+        throw new SaslDigestError('Error in authenticating with a Zookeeper Quorum member: the quorum member\'s saslToken is null.', why, user);
+      }
+      next = client.evaluate(token);
+    } catch (e) {
+      if (!(e instanceof SaslDigestError)) throw e;
+      this.#terminate(
+        'AuthFailed',
+        Err.AUTHFAILED,
+        `SASL ${this.#sasl!.mechanism} authentication of ${user} with ${formatHost(this.#host!)} failed: ${e.reason} (${e.message}); check the user and password in the client's SASL settings against the server's JAAS Server section`,
+      );
+      return;
+    }
+    if (next !== null) this.#sendSasl(next, nowMs);
+    if (!client.complete) return;
+    this.#saslClient = null;
+    this.#emitEvent({ type: 'None', state: 'SaslAuthenticated', path: null });
+    this.#afterAuthentication(nowMs);
   }
 
   #onReply(frame: Buffer, nowMs: number): void {
@@ -667,6 +751,11 @@ export class SessionCore {
       case Xid.notification:
         this.#onNotification(r);
         return;
+    }
+    if (this.#saslClient !== null) {
+      if (header.zxid > this.#lastZxid) this.#lastZxid = header.zxid;
+      this.#onSaslReply(r, header.err, nowMs);
+      return;
     }
     const p = this.#pending.shift();
     if (p === undefined) throw new ProtocolError(`Nothing in the queue, but got ${header.xid}`);
@@ -768,7 +857,7 @@ export class SessionCore {
 
   /** Send queued packets while the outstanding limit allows (connected only). */
   #pump(nowMs: number): void {
-    if (this.#phase !== 'connected') return;
+    if (this.#phase !== 'connected' || this.#saslClient !== null) return;
     for (let p = this.#outgoing.peek(); p !== undefined; p = this.#outgoing.peek()) {
       if (p.kind === 'request' && !p.timedOut && this.#inFlight >= this.#maxOutstanding) break;
       this.#outgoing.shift();

@@ -23,7 +23,7 @@ export type { ACL, Id, Stat, ClientInfo } from '../jute/records.gen.js';
 export type SessionState = 'Connecting' | 'SyncConnected' | 'ConnectedReadOnly' | 'Disconnected' | 'Expired' | 'AuthFailed' | 'Closed';
 
 /** Watcher.Event.KeeperState: the session state a watch event was delivered in. */
-export type KeeperStateName = 'Disconnected' | 'SyncConnected' | 'AuthFailed' | 'ConnectedReadOnly' | 'Expired' | 'Closed';
+export type KeeperStateName = 'Disconnected' | 'SyncConnected' | 'AuthFailed' | 'ConnectedReadOnly' | 'SaslAuthenticated' | 'Expired' | 'Closed';
 
 /** Watcher.Event.EventType. `None` is a state change, delivered to every watcher as Java does. */
 export type EventTypeName =
@@ -62,6 +62,7 @@ const KEEPER_STATES: ReadonlyMap<number, KeeperStateName> = new Map<number, Keep
   [3, 'SyncConnected'],
   [4, 'AuthFailed'],
   [5, 'ConnectedReadOnly'],
+  [6, 'SaslAuthenticated'],
   [-112, 'Expired'],
   [7, 'Closed'],
 ]);

@@ -59,7 +59,7 @@ import {
   type OpResult,
   type RequestSpec,
 } from './ops.js';
-import { SessionCore, type Completion, type CoreOutput } from './session-core.js';
+import { SessionCore, type Completion, type CoreOutput, type SaslClientOptions } from './session-core.js';
 import { Ids, type ACL, type AddWatchMode, type AuthInfo, type ClientInfo, type HostAddress, type SessionState, type Stat, type WatchedEvent, type Watcher, type WatcherType } from './types.js';
 import { WatchQueue } from './watch-queue.js';
 import type { WatchLists } from './watch-manager.js';
@@ -87,6 +87,12 @@ export interface ZooKeeperOptions {
   readonly sessionTimeoutMs?: number | undefined;
   /** Accept a read-only session when a server has no quorum (Java's canBeReadOnly). */
   readonly readOnly?: boolean | undefined;
+  /**
+   * SASL DIGEST-MD5 on every connection, before anything else (the Java client with a JAAS
+   * Client section using DigestLoginModule): the session then holds the sasl:<username>
+   * identity. A refused exchange ends the session in AuthFailed.
+   */
+  readonly sasl?: SaslClientOptions | undefined;
   /** Credentials sent on every connection (addAuthInfo before connecting). */
   readonly authInfo?: readonly AuthInfo[] | undefined;
   /** Fail a request with RequestTimeoutException after this long without a reply; 0 (default) never. */
@@ -173,6 +179,7 @@ export class ZooKeeper {
       maxFrameBytes: options.maxFrameBytes,
       reconnectDelayMaxMs: options.reconnectDelayMaxMs,
       spinDelayMs: options.spinDelayMs,
+      sasl: options.sasl,
     });
     this.#core.start(monotonicMs());
     this.#flush();
@@ -181,8 +188,10 @@ export class ZooKeeper {
   /** Connect and wait for the session (SyncConnected, or ConnectedReadOnly with readOnly). */
   static async connect(connectString: string, options: ZooKeeperOptions = {}): Promise<ZooKeeper> {
     const zk = new ZooKeeper(connectString, options);
+    const authenticated = options.sasl !== undefined ? zk.#saslOutcome() : null;
     try {
       await zk.waitForConnection(options.connectTimeoutMs ?? options.sessionTimeoutMs ?? SESSION_TIMEOUT_MS_DEFAULT);
+      if (authenticated !== null) await authenticated;
     } catch (e) {
       await zk.close();
       throw e;
@@ -277,7 +286,7 @@ export class ZooKeeper {
       const onState = (state: SessionState): void => {
         if (state === 'SyncConnected' || state === 'ConnectedReadOnly') finish(null);
         else if (state === 'Expired') finish(createKeeperException(Err.SESSIONEXPIRED));
-        else if (state === 'AuthFailed') finish(createKeeperException(Err.AUTHFAILED));
+        else if (state === 'AuthFailed') finish(createKeeperException(Err.AUTHFAILED, undefined, this.#core.disconnectReason));
         else if (state === 'Closed') finish(createKeeperException(Err.CONNECTIONLOSS, undefined, 'the client was closed'));
       };
       this.on('state', onState);
@@ -287,6 +296,27 @@ export class ZooKeeper {
         const why = this.#core.disconnectReason;
         finish(createKeeperException(Err.CONNECTIONLOSS, undefined, `no session within ${timeoutMs} ms${why === '' ? '' : ` (last: ${why})`}`));
       }, timeoutMs);
+    });
+  }
+
+  /** With the sasl option: resolves at the SaslAuthenticated event, rejects when the session ends first. */
+  #saslOutcome(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = (error: KeeperException | null): void => {
+        this.off('event', onEvent);
+        this.off('state', onState);
+        if (error === null) resolve();
+        else reject(error);
+      };
+      const onEvent = (e: WatchedEvent): void => {
+        if (e.type === 'None' && e.state === 'SaslAuthenticated') done(null);
+      };
+      const onState = (state: SessionState): void => {
+        if (state === 'AuthFailed') done(createKeeperException(Err.AUTHFAILED, undefined, this.#core.disconnectReason));
+        else if (state === 'Expired' || state === 'Closed') done(createKeeperException(state === 'Expired' ? Err.SESSIONEXPIRED : Err.CONNECTIONLOSS, undefined, `the session ended (${state}) before SASL authentication completed`));
+      };
+      this.on('event', onEvent);
+      this.on('state', onState);
     });
   }
 

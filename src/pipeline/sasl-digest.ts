@@ -204,15 +204,99 @@ export class DigestMd5Server {
 }
 
 /** The client side, for tests and our own client: the response to a challenge. */
-export function digestMd5Response(challenge: Buffer, user: string, password: string, cnonce: string, protocol = DIGEST_MD5_PROTOCOL, serverName = DIGEST_MD5_SERVER_NAME): { response: Buffer; expectedRspauth: string } {
+export function digestMd5Response(
+  challenge: Buffer,
+  user: string,
+  password: string,
+  cnonce: string,
+  protocol = DIGEST_MD5_PROTOCOL,
+  serverName = DIGEST_MD5_SERVER_NAME,
+  authzid?: string,
+): { response: Buffer; expectedRspauth: string } {
   const d = parseDirectives(challenge.toString('utf8'));
   const realm = d.get('realm')?.[0] ?? '';
   const nonce = d.get('nonce')?.[0] ?? '';
   const uri = `${protocol}/${serverName}`;
   const utf8 = d.has('charset');
-  const ha1 = hex(md5(md5(credentialBytes(user, utf8), ':', credentialBytes(realm, utf8), ':', credentialBytes(password, utf8)), `:${nonce}:${cnonce}`));
+  const a1: (string | Buffer)[] = [md5(credentialBytes(user, utf8), ':', credentialBytes(realm, utf8), ':', credentialBytes(password, utf8)), `:${nonce}:${cnonce}`];
+  if (authzid !== undefined) a1.push(':', Buffer.from(authzid, 'utf8'));
+  const ha1 = hex(md5(...a1));
   const kd = (a2: string): string => hex(md5(`${ha1}:${nonce}:00000001:${cnonce}:auth:${hex(md5(a2))}`));
   const response =
-    `${utf8 ? 'charset=utf-8,' : ''}username="${quote(user)}",realm="${quote(realm)}",nonce="${quote(nonce)}",nc=00000001,cnonce="${quote(cnonce)}",digest-uri="${quote(uri)}",maxbuf=65536,response=${kd(`AUTHENTICATE:${uri}`)},qop=auth`;
+    `${utf8 ? 'charset=utf-8,' : ''}username="${quote(user)}",realm="${quote(realm)}",nonce="${quote(nonce)}",nc=00000001,cnonce="${quote(cnonce)}",digest-uri="${quote(uri)}",maxbuf=65536,response=${kd(`AUTHENTICATE:${uri}`)},qop=auth` +
+    (authzid !== undefined ? `,authzid="${quote(authzid)}"` : '');
   return { response: Buffer.from(response, 'utf8'), expectedRspauth: kd(`:${uri}`) };
+}
+
+export interface DigestMd5ClientOptions {
+  username: string;
+  password: string;
+  /** The client nonce (the JDK's: 30 random bytes in base64). */
+  cnonce: string;
+  /** DIGEST-URI protocol and server name (ZooKeeper's: "zookeeper" and "zk-sasl-md5"). */
+  protocol?: string | undefined;
+  serverName?: string | undefined;
+  /** ZooKeeper's SecurityUtils.createSaslClient passes the user name as authorization id. */
+  authzid?: string | undefined;
+}
+
+/**
+ * One DIGEST-MD5 exchange, client side (the JDK's DigestMD5Client as ZooKeeper's
+ * SecurityUtils.createSaslClient makes it): no initial response, then the digest
+ * response to the server's challenge, then the server's rspauth is checked and the
+ * exchange is complete. Throws SaslDigestError when the server's tokens are wrong.
+ */
+export class DigestMd5Client {
+  readonly #opts: DigestMd5ClientOptions;
+  #step = 0;
+  #complete = false;
+  #expectedRspauth = '';
+
+  constructor(opts: DigestMd5ClientOptions) {
+    this.#opts = opts;
+  }
+
+  get complete(): boolean {
+    return this.#complete;
+  }
+
+  /** SaslClient.evaluateChallenge: the token to send, or null when there is nothing to send. */
+  evaluate(challenge: Buffer): Buffer | null {
+    const user = this.#opts.username;
+    if (this.#complete) throw new SaslDigestError('DIGEST-MD5: authentication already complete', 'the server went on after the exchange completed', user);
+    if (this.#step === 0) {
+      this.#step = 1;
+      let d: Map<string, string[]>;
+      try {
+        d = parseDirectives(challenge.toString('utf8'));
+      } catch (e) {
+        throw new SaslDigestError(`DIGEST-MD5: digest challenge format violation. ${(e as Error).message}`, `malformed digest challenge (${(e as Error).message})`, user);
+      }
+      if (d.get('nonce')?.[0] === undefined) throw new SaslDigestError('DIGEST-MD5: digest challenge format violation. Missing nonce.', 'the challenge has no nonce', user);
+      const qop = d.get('qop')?.[0] ?? 'auth';
+      if (!qop.split(',').map((q) => q.trim()).includes('auth')) {
+        throw new SaslDigestError(`DIGEST-MD5: No common protection layer between client and server (server offers ${qop})`, `the server offers qop ${qop}, not auth`, user);
+      }
+      const { response, expectedRspauth } = digestMd5Response(challenge, user, this.#opts.password, this.#opts.cnonce, this.#opts.protocol, this.#opts.serverName, this.#opts.authzid);
+      this.#expectedRspauth = expectedRspauth;
+      return response;
+    }
+    if (this.#step !== 1) throw new SaslDigestError('DIGEST-MD5: authentication failed', 'exchange out of step', user);
+    this.#step = 2;
+    let d: Map<string, string[]>;
+    try {
+      d = parseDirectives(challenge.toString('utf8'));
+    } catch (e) {
+      throw new SaslDigestError(`DIGEST-MD5: Authentication failed. ${(e as Error).message}`, `malformed rspauth (${(e as Error).message})`, user);
+    }
+    const rspauth = d.get('rspauth')?.[0];
+    if (rspauth === undefined) throw new SaslDigestError('DIGEST-MD5: Authentication failed. Expecting rspauth directive', 'the server sent no rspauth', user);
+    const got = Buffer.from(rspauth.toLowerCase(), 'latin1');
+    const want = Buffer.from(this.#expectedRspauth, 'latin1');
+    if (got.length !== want.length || !timingSafeEqual(got, want)) {
+      throw new SaslDigestError("DIGEST-MD5: Server's rspauth value does not match what client expects", 'the server does not know the password (rspauth mismatch)', user);
+    }
+    this.#complete = true;
+    return null;
+  }
 }

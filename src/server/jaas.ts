@@ -146,3 +146,28 @@ export function loadDigestUsers(file: string, section = 'Server'): Map<string, s
   }
   return users;
 }
+
+/**
+ * The Java client's DigestLoginModule credentials: the username and password options of
+ * `section` (default Client, zookeeper.sasl.clientconfig). Throws JaasError, with what to
+ * fix, when the file cannot be read, has no such section, or the section has no username
+ * and password.
+ */
+export function loadClientCredentials(file: string, section = 'Client'): { username: string; password: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new JaasError(`cannot read the JAAS login configuration ${file} (java.security.auth.login.config): ${(e as Error).message}`);
+  }
+  const entries = parseJaas(text, file).get(section);
+  if (entries === undefined) {
+    throw new JaasError(`Client cannot SASL-authenticate because the JAAS configuration section '${section}' could not be found in '${file}'. Add a ${section} { org.apache.zookeeper.server.auth.DigestLoginModule required username="<user>" password="<password>"; }; section, or set zookeeper.sasl.clientconfig to the section to use`);
+  }
+  for (const e of entries) {
+    const username = e.options.get('username');
+    const password = e.options.get('password');
+    if (username !== undefined && password !== undefined) return { username, password };
+  }
+  throw new JaasError(`the JAAS section '${section}' of '${file}' has no login module with both username="..." and password="..." options (DigestLoginModule's credentials)`);
+}

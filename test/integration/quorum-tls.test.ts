@@ -25,14 +25,20 @@ before(() => {
 after(() => pki?.cleanup());
 
 /** sslQuorum for every node; each node gets its own key store (node 2 a PKCS#12 one), node `rogue` one from the untrusted CA. */
-function secureEnsemble(t: TestContext, rogue: number | null, body: (ens: Ensemble) => Promise<void>): Promise<void> {
+function secureEnsemble(t: TestContext, rogue: number | null, body: (ens: Ensemble) => Promise<void>, wrongHost = false): Promise<void> {
+  return secureEnsembleWith(t, rogue, body, wrongHost);
+}
+
+/** With `wrongHost`, node `rogue`'s certificate is from the trusted CA but names another node's address. */
+function secureEnsembleWith(t: TestContext, rogue: number | null, body: (ens: Ensemble) => Promise<void>, wrongHost: boolean): Promise<void> {
   const options: EnsembleOptions = {
     nodes: 3,
     extraCfg: ['sslQuorum=true', `ssl.quorum.trustStore.location=${pki.caPem}`, 'serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory'],
   };
   return withEnsemble(t, options, async (ens) => {
     for (const id of ens.ids) {
-      const cert = quorumCert(pki, `quorum${id}${id === rogue ? '-rogue' : ''}`, nodeHost(id), id === rogue ? 'rogue-ca' : 'ca');
+      const bad = id === rogue;
+      const cert = quorumCert(pki, `quorum${id}${bad ? (wrongHost ? '-wronghost' : '-rogue') : ''}`, bad && wrongHost ? nodeHost(1) : nodeHost(id), bad && !wrongHost ? 'rogue-ca' : 'ca');
       const lines = id === 2 ? [`ssl.quorum.keyStore.location=${cert.p12}`, `ssl.quorum.keyStore.password=${P12_PASSWORD}`] : [`ssl.quorum.keyStore.location=${cert.pem}`];
       appendFileSync(ens.node(id).cfgPath, lines.join('\n') + '\n');
     }
@@ -143,4 +149,15 @@ describe('quorum TLS (sslQuorum)', () => {
       assert.equal(data.data?.toString(), 'yes');
       assert.equal((await ens.modes()).get(3), null, 'node 3 still out');
     }));
+
+  it('a node whose certificate names another address is refused (ssl.quorum.hostnameVerification)', { timeout: TEST_TIMEOUT_MS }, (t: TestContext) =>
+    secureEnsemble(t, 3, async (ens) => {
+      await ens.startAll([1, 2]);
+      await ens.waitForQuorum(20_000, [1, 2]);
+      await ens.start(3);
+      const line = await logged(ens, 2, /Unsuccessful handshake with \/127\.0\.0\.\d+:\d+ \(server\.3\): its certificate does not name 127\.0\.0\.\d+ .*hostnameVerification=true/);
+      t.diagnostic(line);
+      assert.equal((await ens.modes()).get(3), null, 'node 3 must not serve');
+      await onNode(ens, 1, (c) => c.create('/still-serving-2', Buffer.from('yes')));
+    }, true));
 });

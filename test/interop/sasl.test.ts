@@ -4,12 +4,15 @@
  * SERVER_JVMFLAGS, as zkServer.sh users set it); the Java client (zkCli.sh with a JAAS
  * Client section) and kazoo (sasl_options) authenticate and are held to sasl ACLs; a
  * wrong password gives AuthFailed; with enforce.auth.enabled an unauthenticated session
- * is refused. Both targets must answer alike; ours must also log why.
+ * is refused. Both targets must answer alike; ours must also log why. Our own client (the
+ * sasl option) and zk-cli (a JAAS Client section in CLIENT_JVMFLAGS) do the same.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { enabledTargets, runKazoo, type ServerHandle, type Target } from './peers.js';
+import { AuthFailedException, ZooKeeper, type WatchedEvent } from '../../src/client/index.js';
+import { enabledTargets, REPO_ROOT, runKazoo, runProcess, type RunResult, type ServerHandle, type Target } from './peers.js';
 import { cliLines, runZkCliWith, startWithJvmFlags, tempDir, type KazooSecureResult, type TempDir } from './secure-peers.js';
 
 const SERVER_JAAS = `/* users for DIGEST-MD5 */
@@ -24,6 +27,16 @@ Server {
 function clientJaas(tmp: TempDir, user: string, password: string): string {
   return tmp.file(`client-${user}-${password}.jaas`, `Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username="${user}"\n  password="${password}";\n};\n`);
 }
+
+const ZK_CLI = join(REPO_ROOT, 'bin', 'zk-cli.js');
+
+/** Our zk-cli reading `commands` from stdin, with `flags` in CLIENT_JVMFLAGS; stdout and stderr together. */
+async function ourCli(cs: string, commands: string[], flags: string): Promise<RunResult> {
+  const r = await runProcess(process.execPath, [ZK_CLI, '-server', cs], { input: `${commands.join('\n')}\nquit\n`, env: { ...process.env, CLIENT_JVMFLAGS: flags }, timeoutMs: 60_000 });
+  return { ...r, stdout: `${r.stdout}\n${r.stderr}` };
+}
+
+const sasl = (username: string, password: string) => ({ mechanism: 'DIGEST-MD5' as const, username, password });
 
 async function kazoo(cs: string, spec: object): Promise<KazooSecureResult> {
   return (await runKazoo<KazooSecureResult>(cs, 'kazoo_secure.py', [JSON.stringify(spec)])).result;
@@ -104,6 +117,69 @@ for (const enforce of [false, true]) {
         assert.ok(lines.includes('WatchedEvent state:AuthFailed type:None path:null'), lines.join('\n'));
         assert.ok(lines.includes('KeeperErrorCode = AuthFailed for /zookeeper'), lines.join('\n'));
         rec('zkCli wrong password', lines);
+      });
+
+      test('our client (sasl option) authenticates, whoAmI, held to a sasl ACL; a wrong password is AuthFailed', async () => {
+        const cs = srv.connectString;
+        const events: string[] = [];
+        const zk = await ZooKeeper.connect(cs, { sasl: sasl('bob', 'bobsecret'), sessionTimeoutMs: 10_000, watcher: (e: WatchedEvent) => events.push(e.state) });
+        let who: unknown;
+        let data: string;
+        try {
+          await zk.create('/sasl-o', 'o', { acl: [{ perms: 31, id: { scheme: 'sasl', id: 'bob' } }] });
+          data = (await zk.getData('/sasl-o')).data!.toString();
+          who = await zk.whoAmI();
+        } finally {
+          await zk.close();
+        }
+        assert.deepEqual(events.slice(0, 2), ['SyncConnected', 'SaslAuthenticated']);
+        assert.equal(data, 'o');
+        assert.ok(Array.isArray(who) && who.some((i: { authScheme: string; user: string }) => i.authScheme === 'sasl' && i.user === 'bob'), JSON.stringify(who));
+        const alice = await ZooKeeper.connect(cs, { sasl: sasl('alice', 'alicesecret'), sessionTimeoutMs: 10_000 });
+        let denied: string[];
+        try {
+          denied = [
+            await alice.getData('/sasl-o').then(() => 'ok', (e: { name?: string }) => String(e.name)),
+            await alice.setData('/sasl-o', 'a').then(() => 'ok', (e: { name?: string }) => String(e.name)),
+          ];
+        } finally {
+          await alice.close();
+        }
+        assert.deepEqual(denied, ['NoAuthException', 'NoAuthException']);
+        rec('our client', [data, who, denied]);
+
+        await assert.rejects(ZooKeeper.connect(cs, { sasl: sasl('bob', 'wrong'), sessionTimeoutMs: 10_000 }), (e: unknown) => {
+          assert.ok(e instanceof AuthFailedException, String(e));
+          assert.match(e.message, /SASL DIGEST-MD5 authentication of bob with .* failed/);
+          return true;
+        });
+        const wrongEvents: string[] = [];
+        const wrong = new ZooKeeper(cs, { sasl: sasl('bob', 'wrong'), sessionTimeoutMs: 10_000, watcher: (e: WatchedEvent) => wrongEvents.push(e.state) });
+        const rejected = await wrong.getData('/zookeeper').then(() => 'ok', (e: unknown) => (e instanceof AuthFailedException ? 'AuthFailedException' : String(e)));
+        await wrong.close();
+        assert.equal(rejected, 'AuthFailedException');
+        assert.equal(wrong.state, 'AuthFailed');
+        assert.deepEqual(wrongEvents, ['SyncConnected', 'AuthFailed']);
+        rec('our client wrong password', [rejected, wrongEvents]);
+      });
+
+      test('our zk-cli (JAAS Client section in CLIENT_JVMFLAGS) authenticates; other user denied; wrong password AuthFailed', async () => {
+        const cs = srv.connectString;
+        const bob = cliLines(await ourCli(cs, ['create /sasl-z x sasl:bob:cdrwa', 'getAcl /sasl-z', 'whoami', 'get /sasl-z'], `-Djava.security.auth.login.config=${clientJaas(tmp, 'bob', 'bobsecret')}`));
+        assert.ok(bob.includes('WatchedEvent state:SaslAuthenticated type:None path:null'), bob.join('\n'));
+        assert.ok(bob.includes('Created /sasl-z'), bob.join('\n'));
+        assert.ok(bob.includes("'sasl,'bob"), bob.join('\n'));
+        assert.ok(bob.includes('sasl: bob'), bob.join('\n'));
+        assert.ok(bob.includes('x'), bob.join('\n'));
+        // A section name of our choosing (zookeeper.sasl.clientconfig).
+        const aliceJaas = tmp.file('alice-other.jaas', 'Other {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username="alice"\n  password="alicesecret";\n};\n');
+        const alice = cliLines(await ourCli(cs, ['whoami', 'get /sasl-z'], `-Djava.security.auth.login.config=${aliceJaas} -Dzookeeper.sasl.clientconfig=Other`));
+        assert.ok(alice.includes('sasl: alice'), alice.join('\n'));
+        assert.ok(alice.includes('Insufficient permission : /sasl-z'), alice.join('\n'));
+        const wrong = cliLines(await ourCli(cs, ['get /zookeeper'], `-Djava.security.auth.login.config=${clientJaas(tmp, 'bob', 'nope')}`));
+        assert.ok(wrong.includes('WatchedEvent state:AuthFailed type:None path:null'), wrong.join('\n'));
+        assert.ok(wrong.includes('KeeperErrorCode = AuthFailed for /zookeeper'), wrong.join('\n'));
+        rec('our zk-cli', [bob.filter((l) => !l.startsWith('WatchedEvent')), alice.filter((l) => !l.startsWith('WatchedEvent'))]);
       });
 
       test(`an unauthenticated session is ${enforce ? 'refused' : 'served (world ACLs only)'}`, async () => {

@@ -2,7 +2,7 @@
  * ZooKeeperMain (zkCli.sh) over the TypeScript client: the same commands, options,
  * messages, streams (stdout or stderr, as zkCli.sh uses them) and exit codes.
  */
-import { codeMessage, IllegalArgumentError, KeeperException, Op, validatePath, ZooKeeper, Code, type ZooKeeperTlsOptions, type ACL, type AddWatchMode, type Stat, type WatchedEvent, type WatcherType } from '../../client/index.js';
+import { codeMessage, IllegalArgumentError, KeeperException, Op, validatePath, ZooKeeper, Code, type SaslClientOptions, type ZooKeeperTlsOptions, type ACL, type AddWatchMode, type Stat, type WatchedEvent, type WatcherType } from '../../client/index.js';
 import { readFileSync } from 'node:fs';
 import { parseQuorumConfig } from '../../zab/quorum-verifier.js';
 import { parseOptions, splitCommandLine, CliParseError, type OptionGroupSpec, type OptionSpec, type ParsedLine } from './options.js';
@@ -49,6 +49,8 @@ export interface MainOptions {
   waitForConnection: boolean;
   /** zookeeper.client.secure=true: TLS, with the zookeeper.ssl.* stores. */
   tls?: ZooKeeperTlsOptions;
+  /** A JAAS Client section (java.security.auth.login.config): SASL DIGEST-MD5. */
+  sasl?: SaslClientOptions;
 }
 
 const TTL_MAX = 0xffffffffffn;
@@ -859,6 +861,7 @@ export class ZooKeeperMain {
         sessionTimeoutMs: this.options.timeoutMs,
         readOnly: this.options.readOnly,
         ...(this.options.tls !== undefined ? { tls: this.options.tls } : {}),
+        ...(this.options.sasl !== undefined ? { sasl: this.options.sasl } : {}),
         watcher: (e) => this.#onEvent(zk, e),
       });
     } catch (e) {
