@@ -197,7 +197,14 @@ export async function rollingRestart(files: string[], opts: RollingRestartOption
       await waitInSync(n);
     }
     out(`[rolling-restart] asking server ${leader.id} to hand its leadership over`);
-    const y = await requestYield(leader.cfg, leader.file);
+    // A handover aborts when a follower cannot catch up within syncLimit (a loaded
+    // machine, a burst of writes); the leader then leads on, so trying again is safe.
+    let y = await requestYield(leader.cfg, leader.file);
+    for (let attempt = 2; !y.ok && attempt <= 3 && /^aborted/.test(y.message); attempt++) {
+      out(`[rolling-restart] server ${leader.id} did not hand over (${y.message}); trying again (${attempt}/3)`);
+      await sleep(1000);
+      y = await requestYield(leader.cfg, leader.file);
+    }
     if (!y.ok) {
       out(`[rolling-restart] server ${leader.id} did not hand over: ${y.message}`);
       out(`[rolling-restart] server ${leader.id} was not restarted; run rolling-restart again, or restart it by hand (zk-server restart ${leader.file}) at the cost of an election`);
