@@ -53,6 +53,9 @@ interface ReceivedSnapshot {
   readonly sessions: Map<bigint, number>;
 }
 
+/** Packets a leader may send before its own log flush (see #carryOut). */
+const EARLY_PACKETS: ReadonlySet<number> = new Set([PacketType.PROPOSAL, PacketType.COMMIT, PacketType.INFORM, PacketType.PING]);
+
 export class QuorumPeer {
   readonly myId: number;
   readonly server: ZooKeeperServer;
@@ -677,6 +680,22 @@ export class QuorumPeer {
       if (s.kind === 'truncate') await this.#truncate(s.zxid);
       else await this.#installSnapshot(s.zxid, s.snapshot as ReceivedSnapshot);
     }
+    // Leader: broadcast before the local fsync, as Apache's ProposalRequestProcessor hands a
+    // proposal to the learners and then to its own SyncRequestProcessor. The leader's own ACK
+    // still counts only once its log is flushed (core.advance() below), so this is as safe as
+    // the contract's order, and the leader's and followers' fsyncs overlap instead of adding up.
+    // Only plain broadcast traffic goes early; sync, epochs and activations keep their order.
+    const sendEarly =
+      core instanceof Leader &&
+      ready.entries.length > 0 &&
+      ready.storage.length === 0 &&
+      ready.acceptedEpoch === undefined &&
+      ready.currentEpoch === undefined &&
+      ready.messages.every((m) => EARLY_PACKETS.has(m.packet.type) && m.snapshotFrom === undefined);
+    if (sendEarly) {
+      const listener = this.#leaderListener;
+      if (listener !== null) for (const m of ready.messages) listener.send(m.to, m.packet);
+    }
     // 2. entries
     if (ready.entries.length > 0) {
       for (const e of ready.entries) this.#writer.appendEncoded(e.txn);
@@ -706,7 +725,7 @@ export class QuorumPeer {
     }
     // 5. send
     let snapFromTree: Buffer | null = null;
-    for (const m of ready.messages) {
+    for (const m of sendEarly ? [] : ready.messages) {
       if (core instanceof Leader) {
         const listener = this.#leaderListener;
         if (listener === null) continue;

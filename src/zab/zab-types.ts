@@ -14,7 +14,10 @@
  *  4. `committed`: apply to the tree, in order. A SNAP in `messages` with
  *     `snapshotFrom: 'tree'` is serialized from the tree as this step leaves it.
  *  5. `messages`: send, in order per destination. Never before 1-3 are durable: an ACK,
- *     an ACKEPOCH or a NEWLEADER ACK is a promise about what is on disk.
+ *     an ACKEPOCH or a NEWLEADER ACK is a promise about what is on disk. One exception,
+ *     as Apache's leader: a leader's PROPOSAL, COMMIT, INFORM and PING promise nothing about
+ *     its own disk (its own ACK counts only at advance()), so a Ready holding nothing else
+ *     may send them before step 2's fsync (QuorumPeer does, to overlap the fsyncs).
  *  6. `disconnect`: close these connections (after flushing the messages above).
  *  7. `notices`: act on them (requests, pings, role changes).
  *
