@@ -19,7 +19,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { enabledTargets, getFreePort, runKazoo, type ServerHandle, type Target } from './peers.js';
-import { startWithJvmFlags, tempDir, type KazooSecureResult, type TempDir } from './secure-peers.js';
+import { answerBook, startWithJvmFlags, tempDir, type KazooSecureResult, type TempDir } from './secure-peers.js';
 import { makeTestPki, type TestPki } from './tls-certs.js';
 
 const SERVER_JAAS = `Server {
@@ -79,12 +79,7 @@ function cases(pki: TestPki): Case[] {
 
 const SUPER_DIGEST = digestId('super', 'superpw');
 
-const answers = new Map<string, Map<Target, unknown>>();
-function record(name: string, target: Target, value: unknown): void {
-  let m = answers.get(name);
-  if (m === undefined) answers.set(name, (m = new Map()));
-  m.set(target, value);
-}
+const { answers, record } = answerBook();
 
 let pki: TestPki;
 before(() => {

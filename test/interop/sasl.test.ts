@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuthFailedException, ZooKeeper, type WatchedEvent } from '../../src/client/index.js';
 import { enabledTargets, REPO_ROOT, runKazoo, runProcess, type RunResult, type ServerHandle, type Target } from './peers.js';
-import { cliLines, runZkCliWith, startWithJvmFlags, tempDir, type KazooSecureResult, type TempDir } from './secure-peers.js';
+import { answerBook, cliLines, runZkCliWith, startWithJvmFlags, tempDir, type KazooSecureResult, type TempDir } from './secure-peers.js';
 
 const SERVER_JAAS = `/* users for DIGEST-MD5 */
 Server {
@@ -43,12 +43,7 @@ async function kazoo(cs: string, spec: object): Promise<KazooSecureResult> {
 }
 
 /** What each target answered, by scenario, for the cross-target comparison. */
-const answers = new Map<string, Map<Target, unknown>>();
-function record(name: string, target: Target, value: unknown): void {
-  let m = answers.get(name);
-  if (m === undefined) answers.set(name, (m = new Map()));
-  m.set(target, value);
-}
+const { answers, record } = answerBook();
 
 for (const enforce of [false, true]) {
   for (const target of enabledTargets()) {

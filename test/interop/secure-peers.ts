@@ -59,6 +59,19 @@ export function cliLines(r: RunResult): string[] {
   return lines;
 }
 
+/** Answers recorded per case and target, for the "ours answers as Apache ZooKeeper" comparisons. */
+export function answerBook(): { answers: Map<string, Map<Target, unknown>>; record(name: string, target: Target, value: unknown): void } {
+  const answers = new Map<string, Map<Target, unknown>>();
+  return {
+    answers,
+    record(name, target, value) {
+      let m = answers.get(name);
+      if (m === undefined) answers.set(name, (m = new Map()));
+      m.set(target, value);
+    },
+  };
+}
+
 export interface TempDir {
   dir: string;
   file(name: string, content: string): string;

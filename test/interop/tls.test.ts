@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ZooKeeper } from '../../src/client/index.js';
 import { enabledTargets, fourLetterWord, getFreePort, REPO_ROOT, runKazoo, runProcess, startOurServer, targetEnabled, type ServerHandle, type Target } from './peers.js';
-import { cliLines, runZkCliWith, startWithJvmFlags, type KazooSecureResult } from './secure-peers.js';
+import { answerBook, cliLines, runZkCliWith, startWithJvmFlags, type KazooSecureResult } from './secure-peers.js';
 import { makeTestPki, P12_PASSWORD, type CertFiles, type TestPki } from './tls-certs.js';
 
 async function kazoo(cs: string, spec: object): Promise<KazooSecureResult> {
@@ -32,12 +32,7 @@ function javaTlsFlags(pki: TestPki, cert: CertFiles): string {
 
 const ZK_CLI = join(REPO_ROOT, 'bin', 'zk-cli.js');
 
-const answers = new Map<string, Map<Target, unknown>>();
-function record(name: string, target: Target, value: unknown): void {
-  let m = answers.get(name);
-  if (m === undefined) answers.set(name, (m = new Map()));
-  m.set(target, value);
-}
+const { answers, record } = answerBook();
 
 let pki: TestPki;
 before(() => {
