@@ -66,6 +66,11 @@ export interface EnsembleOptions {
   extraCfg?: string[] | ((id: number) => string[]);
   /** Lines of output kept per node (default 600). */
   keepLines?: number;
+  /**
+   * How node `id` is launched, for the fault suite's nemeses: extra environment (LD_PRELOAD of
+   * libfiu or libfaketime, their control variables). Asked again at every start.
+   */
+  launch?: (id: number) => { env?: Record<string, string> };
 }
 
 export interface Srvr {
@@ -177,6 +182,7 @@ export class EnsembleNode {
     readonly id: number,
     readonly root: string,
     private readonly keepLines: number,
+    private readonly launch?: EnsembleOptions['launch'],
   ) {
     this.host = nodeHost(id);
     this.dir = path.join(root, `node${id}`);
@@ -211,7 +217,7 @@ export class EnsembleNode {
       cwd: REPO_ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ZOOCFGDIR: '', ZOOCFG: '' },
+      env: { ...process.env, ZOOCFGDIR: '', ZOOCFG: '', ...(this.launch?.(this.id).env ?? {}) },
     });
     if (child.pid === undefined) throw new Error(`cannot spawn node ${this.id}`);
     const pgid = child.pid;
@@ -299,7 +305,7 @@ export class Ensemble {
     const keep = options.keepLines ?? 600;
     const serverLines = this.ids.map((id) => `server.${id}=${nodeHost(id)}:${QUORUM_PORT}:${ELECTION_PORT}${this.observers.has(id) ? ':observer' : ''}`);
     for (const id of this.ids) {
-      const node = new EnsembleNode(id, this.root, keep);
+      const node = new EnsembleNode(id, this.root, keep, options.launch);
       this.nodes.set(id, node);
       mkdirSync(path.dirname(node.cfgPath), { recursive: true });
       mkdirSync(node.dataDir, { recursive: true });
