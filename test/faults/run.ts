@@ -17,11 +17,12 @@ import { checkLinearizable } from './checkers/linearizable.js';
 import { checkSequential } from './checkers/sequential.js';
 import { checkConvergence, checkEphemerals, checkNoLostWrites, checkSequentialNames, FINAL_P, type NodeTree } from './checkers/state.js';
 import { HistoryRecorder, readHistory, type Entry, type Verdict } from './history.js';
+import { ClockSkew, faketime } from './clock.js';
 import { LinkProxy, nftAvailable, Partitioner, proxyHost } from './net.js';
 import { Rng } from './rng.js';
 import { FaultSession, ROOT, runOp, runWorkload, setupTree } from './workload.js';
 
-export const NEMESES = ['kill', 'kill-recovery', 'pause', 'partition', 'proxy'] as const;
+export const NEMESES = ['kill', 'kill-recovery', 'pause', 'partition', 'proxy', 'clock'] as const;
 export type Nemesis = (typeof NEMESES)[number];
 
 export interface RunOptions {
@@ -93,7 +94,19 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     const why = nftAvailable();
     if (why !== null) throw new Error(`nftables does not work here (${why}); run without the partition nemesis`);
   }
-  const ens = new Ensemble({ nodes: o.nodes, keepLines: 5_000_000, extraCfg: ['4lw.commands.whitelist=*'] });
+  let clock: ClockSkew | null = null;
+  if (o.nemeses.includes('clock')) {
+    const ft = faketime();
+    if (ft.lib === null) throw new Error(`${ft.why}; run without the clock nemesis`);
+    clock = new ClockSkew(ft.lib, Array.from({ length: o.nodes }, (_, i) => i + 1));
+  }
+  const skew = clock;
+  const ens = new Ensemble({
+    nodes: o.nodes,
+    keepLines: 5_000_000,
+    extraCfg: ['4lw.commands.whitelist=*'],
+    ...(skew !== null ? { launch: (id: number) => ({ env: skew.env(id) }) } : {}),
+  });
   const parts = new Partitioner(nodeHost);
   const proxy = useProxy ? new LinkProxy(ens.ids, IP_BASE, nodeHost, () => nrng.next()) : null;
   const faults: Record<string, number> = {};
@@ -168,6 +181,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     const heal = async (): Promise<void> => {
       parts.heal();
       proxy?.heal();
+      clock?.heal();
       await restartDead();
       h.event(-1, 'heal');
     };
@@ -255,6 +269,31 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
             await sleep(hold);
             break;
           }
+          case 'clock': {
+            if (clock === null) break;
+            // NTP stepping wall clocks: one or more nodes (the leader often among them) jump
+            // forward or back, by seconds to a day, possibly in a few steps, for the hold time.
+            const first = await leaderOr();
+            const others = nrng.shuffle(ens.ids.filter((x) => x !== first));
+            const ids = [first, ...others.slice(0, nrng.int(0, others.length))];
+            const steps = nrng.int(1, 3);
+            const jumps = [3600, -3600, -300, 300, 86_400, -86_400, 30, -30, 7 * 86_400];
+            const done: string[] = [];
+            h.event(-1, 'nemesis', { detail: `clock jumps on node${ids.length > 1 ? 's' : ''} ${ids.join(',')} in ${steps} step${steps > 1 ? 's' : ''}` });
+            for (let st = 0; st < steps; st++) {
+              const step: string[] = [];
+              for (const id of ids) {
+                const to = nrng.chance(0.5) ? nrng.pick(jumps) : nrng.int(-86_400, 86_400);
+                clock.set(id, to);
+                step.push(`${id}:${to >= 0 ? '+' : ''}${to}s`);
+              }
+              h.event(-1, 'nemesis-step', { detail: `wall clocks ${step.join(' ')}` });
+              done.push(step.join(' '));
+              await sleep(Math.round(hold / steps));
+            }
+            detail = `clock jumps ${done.join(' then ')}`;
+            break;
+          }
         }
         faults[kind] = (faults[kind] ?? 0) + 1;
         o.log(`[${Math.round((Date.now() - t0) / 1000)}s] ${detail}; healing`);
@@ -327,6 +366,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     for (const id of ens.ids) writeFileSync(path.join(o.results, `node${id}.log`), ens.node(id).lines.join('\n') + '\n');
     await h.close().catch(() => undefined);
     await ens.cleanup();
+    clock?.close();
   }
 }
 
