@@ -12,8 +12,8 @@ import { TlsConfigError } from '../server/tls.js';
 import { SaslConfigError } from '../server/sasl-auth.js';
 import { QuorumPeer } from '../server/quorum-peer.js';
 import { storageOptions } from '../server/storage-options.js';
-import { restore, StorageError, type RestoredState } from '../storage/file-txn-snap-log.js';
-import { fsyncWarning, TxnLogError } from '../storage/txn-log.js';
+import { restore, storageFailureMessage, type RestoredState } from '../storage/file-txn-snap-log.js';
+import { fsyncWarning } from '../storage/txn-log.js';
 import { AutoPurge } from '../storage/purge.js';
 import { registerStorageCommands } from './storage-commands.js';
 import { startAdminServer } from './admin-server.js';
@@ -102,9 +102,10 @@ async function startForeground(arg: string | undefined): Promise<void> {
       server?.noteFsync(sync.durationMs);
     } });
   } catch (e) {
-    if (e instanceof StorageError || e instanceof TxnLogError) {
-      log.error('ZooKeeperServerMain', `Unable to load the database: ${e.message}`);
-      process.stderr.write(`${e.message}\n`);
+    const message = storageFailureMessage(e, settings);
+    if (message !== null) {
+      log.error('ZooKeeperServerMain', `Unable to load the database: ${message}`);
+      process.stderr.write(`${message}\n`);
       process.exit(3);
     }
     throw e;
@@ -166,9 +167,12 @@ async function startQuorumPeer(cfg: ServerConfig, log: Logger): Promise<void> {
   try {
     peer = await QuorumPeer.open(cfg, settings, log);
   } catch (e) {
-    if (e instanceof StorageError || e instanceof TxnLogError) {
-      log.error('QuorumPeerMain', `Unable to load the database: ${e.message}`);
-      process.stderr.write(`${e.message}\n`);
+    // A full or failing disk while loading (a torn tail to cut, snapshot.0 or an epoch file to
+    // write) is the operator's to fix: say what and where, not a stack trace.
+    const message = storageFailureMessage(e, settings);
+    if (message !== null) {
+      log.error('QuorumPeerMain', `Unable to load the database: ${message}`);
+      process.stderr.write(`${message}\n`);
       process.exit(3);
     }
     throw e;

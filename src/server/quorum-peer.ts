@@ -31,7 +31,7 @@ import { LOCAL_SYNC, Leader } from '../zab/leader.js';
 import { Learner } from '../zab/learner.js';
 import { COMMITTED_LOG_MAX_DEFAULT, type Notice, type Ready, type ZabLimits } from '../zab/zab-types.js';
 import { PacketType, describePacket } from '../zab/packet.js';
-import { readLogEntries, replayLog, restore, StorageError, type RestoredState } from '../storage/file-txn-snap-log.js';
+import { readLogEntries, replayLog, restore, storageFailureMessage, type RestoredState } from '../storage/file-txn-snap-log.js';
 import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, readEpochFile, writeEpochFile } from '../storage/epoch-files.js';
 import { fsyncWarning, listLogFiles, truncateLog, TxnLogWriter } from '../storage/txn-log.js';
 import { listSnapshotFiles, readSnapshot, writeSnapshot } from '../storage/snapshot.js';
@@ -257,6 +257,7 @@ export class QuorumPeer {
     this.#runner = new ElectionRunner({ election, cnx: this.#cnx, log: this.#log });
     this.#runner.start();
     void this.#run().catch((e: unknown) => {
+      if (this.#fatalStorage(e)) return;
       this.#log.error('QuorumPeer', `Unexpected exception, exiting abnormally: ${(e as Error).stack ?? String(e)}`);
       process.exitCode = 1;
       void this.stop();
@@ -318,7 +319,7 @@ export class QuorumPeer {
           await this.#learn(decision.leader, observer);
         }
       } catch (e) {
-        if (e instanceof StorageError) throw e;
+        if (storageFailureMessage(e, this.#settings) !== null) throw e;
         this.#log.warn('QuorumPeer', `Unexpected exception while ${this.state.toLowerCase()}: ${(e as Error).stack ?? String(e)}`);
       }
       this.server.setRole(null);
@@ -646,6 +647,32 @@ export class QuorumPeer {
     });
   }
 
+  /**
+   * A storage failure (a txn log write or fsync, a snapshot or epoch file write: ENOSPC, EIO, ...)
+   * is fatal, as it is to Apache's SyncRequestProcessor (a ZooKeeperCriticalThread): log what
+   * failed, where and what to do, and exit with code 3. Carrying on would be unsafe: the writer
+   * still holds the records it could not write (they would reach the log later, after txns of a
+   * newer epoch, or clash with the zxids a new leader sends), and a follower that cannot log
+   * cannot ACK. Nothing unlogged was acknowledged; the log up to its last sync is intact, and a
+   * restart once the disk is fixed recovers from it. Returns false (and does nothing) for any
+   * other error.
+   */
+  #fatalStorage(e: unknown): boolean {
+    const message = storageFailureMessage(e, this.#settings);
+    if (message === null) return false;
+    if (this.#fatal) return true;
+    this.#fatal = true;
+    this.#log.error('QuorumPeer', `Severe unrecoverable error, exiting: ${message}`);
+    process.stderr.write(`Severe unrecoverable error, exiting: ${message}\n`);
+    process.exitCode = 3;
+    // Never wait long for a clean stop on a failing disk.
+    setTimeout(() => process.exit(3), 3000);
+    void this.stop().finally(() => process.exit(3));
+    return true;
+  }
+
+  #fatal = false;
+
   async #drainReadies(core: Core): Promise<void> {
     while (this.#core === core && core.hasReady()) {
       const ready = core.ready();
@@ -653,12 +680,7 @@ export class QuorumPeer {
       try {
         finished = await this.#carryOut(core, ready);
       } catch (e) {
-        if (e instanceof StorageError) {
-          this.#log.error('QuorumPeer', `Severe unrecoverable error: ${e.message}`);
-          process.exitCode = 3;
-          void this.stop().then(() => process.exit(3));
-          return;
-        }
+        if (this.#fatalStorage(e)) return;
         const message = (e as Error).message;
         this.#log.error('QuorumPeer', `Failed to carry out ${core instanceof Leader ? 'the leader' : 'the learner'}'s work: ${(e as Error).stack ?? message}`);
         this.#endRole?.(`storage failure: ${message}`);

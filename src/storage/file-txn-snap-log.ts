@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { OpCode } from '../jute/constants.js';
 import { DataTree, type DataTreeOptions } from '../tree/data-tree.js';
 import { zxidToHex } from '../util/zxid.js';
-import { listLogFiles, readTxnLog, truncateTornTail, TxnLogWriter, type TornTail, type TxnLogSync } from './txn-log.js';
+import { listLogFiles, readTxnLog, truncateTornTail, TxnLogError, TxnLogWriteError, TxnLogWriter, type TornTail, type TxnLogSync } from './txn-log.js';
 import { encodeTxnEntry } from '../jute/txn.js';
-import { loadNewestSnapshot, SnapshotError, type LoadedSnapshot } from './snapshot.js';
+import { loadNewestSnapshot, SnapshotError, SnapshotWriteError, type LoadedSnapshot } from './snapshot.js';
 
 export const VERSION_DIR = 'version-2';
 
@@ -172,4 +172,52 @@ export async function restore(opts: StorageOptions): Promise<RestoredState> {
   const snapshotPending = (opts.snapshotAfterReplay ?? true) && (snapshot === null || replayed > 0);
   opts.info(`Restored ${replayed} txns from ${logDir}; last zxid ${zxidToHex(tree.lastProcessedZxid)}, ${sessions.size} sessions, ${tree.nodeCount} nodes`);
   return { tree, sessions, writer, snapDir, logDir, replayedTxns: replayed, snapshotZxid: snapZxid, snapshotPending };
+}
+
+/** errno codes of a disk that cannot take our writes (as opposed to a bug of ours). */
+const DISK_ERRNOS: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EFBIG', 'EACCES', 'EPERM', 'ENODEV', 'ENXIO']);
+
+function errnoOf(e: unknown): string | undefined {
+  if (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string') return e.code;
+  return undefined;
+}
+
+/** What to do about `code` on the filesystem of `role`=`dir`. */
+export function diskAdvice(code: string | undefined, role: 'dataDir' | 'dataLogDir', dir: string): string {
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'EFBIG':
+      return `The filesystem of ${role}=${dir} is full (${code}): free space on it (or move ${role} to a larger one), then restart the server.`;
+    case 'EIO':
+      return `The disk of ${role}=${dir} reported an I/O error (EIO): check the device (dmesg, SMART) and restart the server once it is sound; if the disk is failing, replace it and let the server resync from the ensemble.`;
+    case 'EROFS':
+      return `The filesystem of ${role}=${dir} is read-only (EROFS), perhaps remounted after errors: check it (dmesg), remount it read-write and restart the server.`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${role}=${dir} cannot be written by this user (${code}): fix its owner or mode, then restart the server.`;
+    default:
+      return `Fix the storage of ${role}=${dir}${code === undefined ? '' : ` (${code})`}, then restart the server.`;
+  }
+}
+
+/**
+ * If `e` is a failure of the server's storage (a txn log write or fsync, a snapshot write, an
+ * epoch file, a file the disk refuses), the message to exit with: the file, the errno, and what
+ * to do. Null for anything else (a bug: not to be dressed up as a disk problem).
+ */
+export function storageFailureMessage(e: unknown, dirs: { dataDir: string; dataLogDir: string }): string | null {
+  const promise = ' Nothing that was not durably logged was acknowledged, and the log up to its last synced txn is intact.';
+  if (e instanceof StorageError) return e.message;
+  if (e instanceof TxnLogWriteError) return `${e.message}. ${diskAdvice(e.code, 'dataLogDir', dirs.dataLogDir)}${promise}`;
+  if (e instanceof TxnLogError) return e.message;
+  if (e instanceof SnapshotWriteError) return `${e.message}. ${diskAdvice(e.code, 'dataDir', dirs.dataDir)}`;
+  if (e instanceof SnapshotError) return e.message;
+  const code = errnoOf(e);
+  if (code !== undefined && DISK_ERRNOS.has(code) && e instanceof Error) {
+    const path = (e as NodeJS.ErrnoException).path ?? '';
+    const role = path.startsWith(dirs.dataLogDir) && dirs.dataLogDir !== dirs.dataDir ? 'dataLogDir' : 'dataDir';
+    return `${e.message}. ${diskAdvice(code, role, role === 'dataDir' ? dirs.dataDir : dirs.dataLogDir)}`;
+  }
+  return null;
 }
