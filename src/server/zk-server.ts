@@ -71,8 +71,13 @@ const LOCAL_OWNER = Object.freeze({ owner: 'local' });
 export class ServerCnxn implements RequestOrigin {
   sessionId = 0n;
   sessionTimeoutMs = 0;
-  /** Until the ConnectResponse is sent, requests are not read. */
+  /**
+   * Until the ConnectResponse is sent, requests are not read (the socket is paused, and
+   * frames already received behind the ConnectRequest wait in `held`).
+   */
   established = false;
+  /** Frames that arrived between the ConnectRequest and the ConnectResponse, in order. */
+  readonly held: Buffer[] = [];
   /** A client that sent no readOnly byte gets none back. */
   isOldClient = true;
   authInfo: Id[];
@@ -410,6 +415,11 @@ export class ZooKeeperServer implements ClientHandler {
         cnxn = new ServerCnxn(conn, this);
         this.#cnxns.set(conn, cnxn);
         this.#processConnectRequest(cnxn, frame);
+      } else if (!cnxn.established || cnxn.held.length > 0) {
+        // ZooKeeperServer.processConnectRequest disables receiving until finishSessionInit:
+        // a request pipelined behind the ConnectRequest waits for the session, so no reply
+        // (nor anything the request causes) can go out before the ConnectResponse.
+        cnxn.held.push(Buffer.from(frame));
       } else {
         this.#processPacket(cnxn, frame);
       }
@@ -464,6 +474,7 @@ export class ZooKeeperServer implements ClientHandler {
       cnxn.isOldClient = false;
     }
     const conn = cnxn.conn;
+    conn.setAwaitingSession(true);
     if (this.readOnly && !readOnly) {
       // ReadOnlyZooKeeperServer: only clients that asked for read-only sessions.
       this.log.info('ZooKeeperServer', `Refusing session request for not-read-only client /${conn.remoteAddress}:${conn.remotePort}: this server has no quorum and serves read-only clients only (readonlymode.enabled)`);
@@ -533,10 +544,31 @@ export class ZooKeeperServer implements ClientHandler {
       cnxn.established = true;
       cnxn.conn.sessionBound = true;
       this.log.info('ZooKeeperServer', `Established session ${sessionIdToHex(cnxn.sessionId)} with negotiated timeout ${cnxn.sessionTimeoutMs} for client /${cnxn.conn.remoteAddress}:${cnxn.conn.remotePort}`);
+      // enableRecv: what waited behind the ConnectRequest goes on (on the next tick: this
+      // may run inside the final stage), then reading resumes.
+      if (cnxn.held.length > 0) process.nextTick(() => this.#replayHeld(cnxn));
+      else cnxn.conn.setAwaitingSession(false);
     } else {
       this.log.info('ZooKeeperServer', `Invalid session ${sessionIdToHex(cnxn.sessionId)} for client /${cnxn.conn.remoteAddress}:${cnxn.conn.remotePort}, probably expired`);
       cnxn.conn.close();
     }
+  }
+
+  /** The requests that arrived before the ConnectResponse went out, in order; then reading resumes. */
+  #replayHeld(cnxn: ServerCnxn): void {
+    const conn = cnxn.conn;
+    while (cnxn.held.length > 0) {
+      const frame = cnxn.held.shift()!;
+      if (conn.closing) continue;
+      try {
+        this.#processPacket(cnxn, frame);
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        this.log.warn('NIOServerCnxn', `Closing connection to ${conn.remoteAddress}:${conn.remotePort}: malformed packet (${e.message})`);
+        conn.close();
+      }
+    }
+    conn.setAwaitingSession(false);
   }
 
   #processPacket(cnxn: ServerCnxn, frame: Buffer): void {

@@ -63,6 +63,8 @@ export class ClientConnection {
   #head: Buffer | null = null;
   #pausedByBacklog = false;
   #pausedByServer = false;
+  /** Not reading while the session is being set up (NIOServerCnxn.disableRecv in processConnectRequest). */
+  #pausedBySession = false;
   #decoder: FrameDecoder;
 
   constructor(
@@ -89,6 +91,11 @@ export class ClientConnection {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** close() was called (or the socket is gone): nothing more is read or sent. */
+  get closing(): boolean {
+    return this.#closing || this.#closed;
   }
 
   #onData(chunk: Buffer): void {
@@ -132,9 +139,13 @@ export class ClientConnection {
     }
   }
 
-  /** Send bytes (one or more whole frames). */
+  /**
+   * Send bytes (one or more whole frames). Nothing goes out once close() was called: the
+   * connection ends with what was sent before (a write after end() would also make Node
+   * destroy the socket, dropping what was still unflushed).
+   */
   send(bytes: Buffer): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#closing) return;
     this.packetsSent++;
     if (!this.#corked) {
       // Every reply of this event-loop turn goes out in one write (one syscall, one packet
@@ -160,9 +171,19 @@ export class ClientConnection {
     this.#updateReading();
   }
 
+  /**
+   * Stop (true) or resume (false) reading while a session is being set up: between the
+   * ConnectRequest and the ConnectResponse (ZooKeeperServer.processConnectRequest's
+   * disableRecv, finishSessionInit's enableRecv).
+   */
+  setAwaitingSession(awaiting: boolean): void {
+    this.#pausedBySession = awaiting;
+    this.#updateReading();
+  }
+
   #updateReading(): void {
     if (this.#closed) return;
-    if (this.#pausedByBacklog || this.#pausedByServer) this.socket.pause();
+    if (this.#pausedByBacklog || this.#pausedByServer || this.#pausedBySession) this.socket.pause();
     else this.socket.resume();
   }
 
