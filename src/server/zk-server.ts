@@ -32,9 +32,9 @@ import { ClientListener, type ClientConnection, type ClientHandler } from '../tr
 import { sessionIdToHex, zxidToHex } from '../util/zxid.js';
 import { SESSION_PASSWORD_BYTES } from '../util/limits.js';
 import type { Logger } from './log.js';
-import type { RestoredState } from '../storage/file-txn-snap-log.js';
+import { diskAdvice, type RestoredState } from '../storage/file-txn-snap-log.js';
 import type { TxnLogWriter } from '../storage/txn-log.js';
-import { writeSnapshot } from '../storage/snapshot.js';
+import { SnapshotWriteError, writeSnapshot } from '../storage/snapshot.js';
 import { ZkDatabase } from './zk-database.js';
 import { fourLetterWordNames, lastOpName, runFourLetterWord } from './four-letter-words.js';
 import { BufferStats, ServerMetrics } from '../metrics/server-metrics.js';
@@ -925,7 +925,9 @@ export class ZooKeeperServer implements ClientHandler {
       },
       (e: Error) => {
         this.#snapshotting = false;
-        this.log.error('SyncRequestProcessor', `Severe unrecoverable error taking a snapshot: ${e.message}. The txn log still holds every txn; the next snapshot will be tried after ${this.#snapshotThreshold} txns.`);
+        // As Apache's snapshot thread: log it and go on (the temporary file is gone; no partial snapshot is left).
+        const advice = e instanceof SnapshotWriteError ? ` ${diskAdvice(e.code, 'dataDir', this.settings.dataDir).replace(/, then restart the server\.$/, '.')}` : '';
+        this.log.error('SyncRequestProcessor', `Failed to take a snapshot: ${e.message}.${advice} The server goes on: the txn log still holds every txn; the next snapshot will be tried after ${this.#snapshotThreshold} txns.`);
       },
     );
   }

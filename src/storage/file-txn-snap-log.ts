@@ -182,6 +182,11 @@ function errnoOf(e: unknown): string | undefined {
   return undefined;
 }
 
+/** `text` ending with a full stop. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
 /** What to do about `code` on the filesystem of `role`=`dir`. */
 export function diskAdvice(code: string | undefined, role: 'dataDir' | 'dataLogDir', dir: string): string {
   switch (code) {
@@ -209,15 +214,15 @@ export function diskAdvice(code: string | undefined, role: 'dataDir' | 'dataLogD
 export function storageFailureMessage(e: unknown, dirs: { dataDir: string; dataLogDir: string }): string | null {
   const promise = ' Nothing that was not durably logged was acknowledged, and the log up to its last synced txn is intact.';
   if (e instanceof StorageError) return e.message;
-  if (e instanceof TxnLogWriteError) return `${e.message}. ${diskAdvice(e.code, 'dataLogDir', dirs.dataLogDir)}${promise}`;
+  if (e instanceof TxnLogWriteError) return `${sentence(e.message)} ${diskAdvice(e.code, 'dataLogDir', dirs.dataLogDir)}${promise}`;
   if (e instanceof TxnLogError) return e.message;
-  if (e instanceof SnapshotWriteError) return `${e.message}. ${diskAdvice(e.code, 'dataDir', dirs.dataDir)}`;
+  if (e instanceof SnapshotWriteError) return `${sentence(e.message)} ${diskAdvice(e.code, 'dataDir', dirs.dataDir)}`;
   if (e instanceof SnapshotError) return e.message;
   const code = errnoOf(e);
   if (code !== undefined && DISK_ERRNOS.has(code) && e instanceof Error) {
     const path = (e as NodeJS.ErrnoException).path ?? '';
     const role = path.startsWith(dirs.dataLogDir) && dirs.dataLogDir !== dirs.dataDir ? 'dataLogDir' : 'dataDir';
-    return `${e.message}. ${diskAdvice(code, role, role === 'dataDir' ? dirs.dataDir : dirs.dataLogDir)}`;
+    return `${sentence(e.message)} ${diskAdvice(code, role, role === 'dataDir' ? dirs.dataDir : dirs.dataLogDir)}`;
   }
   return null;
 }

@@ -291,7 +291,7 @@ export class TxnLogWriteError extends TxnLogError {
         : code === 'EEXIST'
           ? ' A log file of that name exists already: refusing to overwrite it (another server on this dataLogDir, or a writer started with the wrong lastZxid?).'
           : '';
-    super(`txn log ${file}: ${op} failed: ${what}${hint}`, { cause });
+    super(`txn log ${file}: ${op} failed: ${what}${hint === '' ? '' : `.${hint}`}`, { cause });
     this.code = code;
   }
 }

@@ -2,17 +2,22 @@
  * The bounded fault run for CI: fixed seeds, short runs (about a minute each with setup,
  * healing and checking), every checker must pass. A failing run keeps its results folder
  * (history, node logs, data dirs, verdicts) and prints where it is and how to replay.
- * Partitions need nftables (skipped, saying so, where the kernel refuses it).
+ * Partitions need nftables (skipped, saying so, where the kernel refuses it); the disk run needs
+ * root to mount tmpfs and the fiu-utils preload libraries (skipped, saying which is missing).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fiuAvailable, tmpfsAvailable } from './disk.js';
 import { nftAvailable } from './net.js';
 import { defaultOptions, describeSummary, runFaults, type Nemesis } from './run.js';
 
 const nft = nftAvailable();
+const tmpfs = tmpfsAvailable();
+const fiu = tmpfs === null ? fiuAvailable() : null;
+const diskSkip = tmpfs !== null ? `cannot mount a tmpfs (needs root): ${tmpfs}` : fiu !== null ? `no libfiu preload: ${fiu}` : false;
 
 async function run(seed: number, timeS: number, nemeses: Nemesis[]): Promise<void> {
   const results = mkdtempSync(path.join(tmpdir(), `zk-faults-ci-seed${seed}-`));
@@ -34,5 +39,8 @@ describe('fault runs (fixed seeds)', { concurrency: 1 }, () => {
   });
   it('partitions and the delay/loss proxy, seed 12', { timeout: 150_000, skip: nft === null ? false : `nftables refused: ${nft}` }, async () => {
     await run(12, 40, ['partition', 'proxy']);
+  });
+  it('a full disk (tmpfs) and disk errors (libfiu: EIO/ENOSPC from fsync and pwrite), seed 15', { timeout: 150_000, skip: diskSkip }, async () => {
+    await run(15, 40, ['disk-full', 'disk-error']);
   });
 });

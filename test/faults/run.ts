@@ -18,11 +18,12 @@ import { checkSequential } from './checkers/sequential.js';
 import { checkConvergence, checkEphemerals, checkNoLostWrites, checkSequentialNames, FINAL_P, type NodeTree } from './checkers/state.js';
 import { HistoryRecorder, readHistory, type Entry, type Verdict } from './history.js';
 import { ClockSkew, faketime } from './clock.js';
+import { ERRNO, FILLER, FIU_SYNC_POINTS, FIU_WRITE_POINTS, FiuControl, fiuAvailable, TmpfsDisks, tmpfsAvailable } from './disk.js';
 import { LinkProxy, nftAvailable, Partitioner, proxyHost } from './net.js';
 import { Rng } from './rng.js';
 import { FaultSession, ROOT, runOp, runWorkload, setupTree } from './workload.js';
 
-export const NEMESES = ['kill', 'kill-recovery', 'pause', 'partition', 'proxy', 'clock'] as const;
+export const NEMESES = ['kill', 'kill-recovery', 'pause', 'partition', 'proxy', 'clock', 'disk-full', 'disk-error'] as const;
 export type Nemesis = (typeof NEMESES)[number];
 
 export interface RunOptions {
@@ -38,6 +39,8 @@ export interface RunOptions {
   /** Quiet time between faults and how long a fault lasts (ms ranges). */
   quietMs: [number, number];
   faultMs: [number, number];
+  /** Size of each node's dataDir and dataLogDir tmpfs (disk-full nemesis), MiB. */
+  diskMb: number;
   log: (line: string) => void;
 }
 
@@ -66,6 +69,7 @@ export function defaultOptions(over: Partial<RunOptions> = {}): RunOptions {
     results: path.resolve('faults-results', `${new Date().toISOString().replace(/[:.]/g, '-')}-seed${over.seed ?? 1}`),
     quietMs: [2000, 5000],
     faultMs: [2000, 8000],
+    diskMb: 64,
     log: (l) => process.stdout.write(l + '\n'),
     ...over,
   };
@@ -101,12 +105,36 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     clock = new ClockSkew(ft.lib, Array.from({ length: o.nodes }, (_, i) => i + 1));
   }
   const skew = clock;
+  const useDiskFull = o.nemeses.includes('disk-full');
+  const useDiskError = o.nemeses.includes('disk-error');
+  if (useDiskFull) {
+    const why = tmpfsAvailable();
+    if (why !== null) throw new Error(`cannot mount a tmpfs here (${why}); run without the disk-full nemesis (it needs root)`);
+  }
+  if (useDiskError) {
+    const why = fiuAvailable();
+    if (why !== null) throw new Error(`${why}; run without the disk-error nemesis`);
+  }
+  // The disk nemeses want log rolls and snapshots during the run (snapshot every 100-200 txns),
+  // and small preallocation (log files are sparse on tmpfs anyway; a post-mortem copy is not).
+  const diskCfg = useDiskFull || useDiskError ? ['snapCount=200', 'preAllocSize=256'] : [];
+  let fiu: FiuControl | null = null;
+  const launchEnv = (id: number): Record<string, string> => {
+    const a = skew?.env(id) ?? {};
+    const b = fiu?.env() ?? {};
+    const pre = [a['LD_PRELOAD'], b['LD_PRELOAD']].filter((x) => x !== undefined && x !== '').join(' ');
+    return { ...a, ...b, ...(pre === '' ? {} : { LD_PRELOAD: pre }) };
+  };
   const ens = new Ensemble({
     nodes: o.nodes,
     keepLines: 5_000_000,
-    extraCfg: ['4lw.commands.whitelist=*'],
-    ...(skew !== null ? { launch: (id: number) => ({ env: skew.env(id) }) } : {}),
+    extraCfg: ['4lw.commands.whitelist=*', ...diskCfg],
+    ...(skew !== null || useDiskError ? { launch: (id: number) => ({ env: launchEnv(id) }) } : {}),
   });
+  if (useDiskError) fiu = new FiuControl(path.join(ens.root, 'fiu'));
+  const disks = useDiskFull ? new TmpfsDisks(ens.root, o.diskMb) : null;
+  /** Faults to undo on heal: fiu failure points enabled in a node (by pid). */
+  const fiuEnabled = new Map<number, readonly string[]>();
   const parts = new Partitioner(nodeHost);
   const proxy = useProxy ? new LinkProxy(ens.ids, IP_BASE, nodeHost, () => nrng.next()) : null;
   const faults: Record<string, number> = {};
@@ -127,6 +155,15 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
   };
   process.on('uncaughtException', onUncaught);
   try {
+    if (disks !== null) {
+      // Each node's dataDir and dataLogDir on a small tmpfs of its own (myid written again on it).
+      for (const id of ens.ids) {
+        const node = ens.node(id);
+        disks.mount(node.dataDir);
+        writeFileSync(path.join(node.dataDir, 'myid'), `${id}\n`);
+        disks.mount(node.logDir);
+      }
+    }
     if (proxy !== null) {
       // Node i reaches every other node j through the proxy's address for j.
       for (const i of ens.ids) {
@@ -182,6 +219,12 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
       parts.heal();
       proxy?.heal();
       clock?.heal();
+      for (const [pid, points] of fiuEnabled) {
+        const why = fiu?.disable(pid, points) ?? null;
+        if (why !== null && ens.ids.some((id) => ens.node(id).pid === pid)) o.log(`fiu disable in pid ${pid}: ${why}`);
+      }
+      fiuEnabled.clear();
+      disks?.unfillAll();
       await restartDead();
       h.event(-1, 'heal');
     };
@@ -294,6 +337,45 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
             detail = `clock jumps ${done.join(' then ')}`;
             break;
           }
+          case 'disk-full': {
+            if (disks === null) break;
+            const id = await leaderOr();
+            const node = ens.node(id);
+            const which = nrng.pick(['dataDir and dataLogDir', 'dataLogDir', 'dataDir'] as const);
+            const dirs = which === 'dataLogDir' ? [node.logDir] : which === 'dataDir' ? [node.dataDir] : [node.logDir, node.dataDir];
+            let bytes = 0;
+            for (const d of dirs) bytes += disks.fill(d);
+            detail = `disk full on node ${id} (${which}: ${(bytes / 1048576).toFixed(1)} MiB of filler) for ${hold} ms`;
+            h.event(-1, 'nemesis', { detail });
+            await sleep(hold / 2);
+            if (!node.running) {
+              // It exited (a log write failed): start it again on the still full disk. It must come
+              // up, or exit with a message saying what to do (the node-exits checker reads it).
+              h.event(-1, 'nemesis-step', { detail: `node ${id} exited; restarting it on the full disk` });
+              await ens.start(id, 15_000).then(
+                () => (detail += '; restarted while full: up'),
+                () => (detail += `; restarted while full: ${node.running ? 'slow' : 'exited again'}`),
+              );
+            }
+            await sleep(hold / 2);
+            break;
+          }
+          case 'disk-error': {
+            if (fiu === null) break;
+            const id = await leaderOr();
+            const pid = ens.node(id).pid;
+            if (pid === null || ens.node(id).paused) break;
+            const errno = nrng.pick(['EIO', 'ENOSPC'] as const);
+            const what = nrng.pick(['fsync', 'write', 'fsync+write'] as const);
+            const points = what === 'fsync' ? FIU_SYNC_POINTS : what === 'write' ? FIU_WRITE_POINTS : [...FIU_SYNC_POINTS, ...FIU_WRITE_POINTS];
+            const probability = nrng.chance(0.3) ? 0.3 : undefined;
+            const why = fiu.enable(pid, points, ERRNO[errno], probability);
+            if (why === null) fiuEnabled.set(pid, points);
+            detail = `${errno} from ${points.map((p) => p.split('/').pop()).join(',')}${probability === undefined ? '' : ` (probability ${probability})`} on node ${id} for ${hold} ms${why === null ? '' : `: NOT ENABLED (${why})`}`;
+            h.event(-1, 'nemesis', { detail });
+            await sleep(hold);
+            break;
+          }
         }
         faults[kind] = (faults[kind] ?? 0) + 1;
         o.log(`[${Math.round((Date.now() - t0) / 1000)}s] ${detail}; healing`);
@@ -339,13 +421,14 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
 
     const verdicts = runCheckers(h.entries, trees);
     verdicts.push({ checker: 'client-protocol', valid: clientCrashes.length === 0, errors: clientCrashes, stats: { crashes: clientCrashes.length } });
+    verdicts.push(checkNodeExits(ens.ids.map((id) => ({ id, lines: ens.node(id).lines }))));
     verdicts.push({ checker: 'liveness-after-heal', valid: liveness.length === 0, errors: liveness, stats: { nodes: ens.ids.length } });
     const valid = overall(verdicts);
     const replay = `npm run faults -- --time ${o.timeS} --nemesis ${o.nemeses.join(',')} --seed ${o.seed} --nodes ${o.nodes} --workers ${o.workers} --keys ${o.keys}   (re-check this history: npm run faults -- --check ${o.results})`;
     const summary: RunSummary = { results: o.results, valid, verdicts, ops: opsCounts, faults, longestUnavailableMs: Math.round(longestUnavailableMs), replay };
     writeFileSync(path.join(o.results, 'verdicts.json'), JSON.stringify(summary, null, 1));
     writeFileSync(path.join(o.results, 'summary.txt'), describeSummary(summary) + '\n');
-    if (valid !== true) cpSync(ens.root, path.join(o.results, 'data'), { recursive: true });
+    if (valid !== true) cpSync(ens.root, path.join(o.results, 'data'), { recursive: true, filter: keepForPostMortem });
     return summary;
   } catch (e) {
     for (const id of ens.ids) {
@@ -355,7 +438,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     }
     // Keep everything for a post-mortem: the data dirs, and what the checkers say about the history so far.
     writeFileSync(path.join(o.results, 'error.txt'), e instanceof Error ? (e.stack ?? e.message) : String(e));
-    cpSync(ens.root, path.join(o.results, 'data'), { recursive: true });
+    cpSync(ens.root, path.join(o.results, 'data'), { recursive: true, filter: keepForPostMortem });
     throw e;
   } finally {
     stopWorkload = true;
@@ -365,9 +448,59 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     await proxy?.close();
     for (const id of ens.ids) writeFileSync(path.join(o.results, `node${id}.log`), ens.node(id).lines.join('\n') + '\n');
     await h.close().catch(() => undefined);
+    if (disks !== null) {
+      // Unmount only once no node holds a file there.
+      for (const id of ens.ids) await ens.kill9(id).catch(() => undefined);
+      disks.close();
+    }
     await ens.cleanup();
     clock?.close();
   }
+}
+
+/** Copy everything of a node's dirs for a post-mortem but the disk nemeses' filler files and fiu's control fifos. */
+function keepForPostMortem(src: string): boolean {
+  const base = path.basename(src);
+  return base !== FILLER && !/^fiu-\d+\.(in|out)$/.test(base);
+}
+
+const STACK_FRAME = /^(\[stderr\] )?\s+at .+:\d+:\d+\)?$/;
+const FATAL_LINE = /Severe unrecoverable error|Unable to load the database/;
+
+/**
+ * Nodes may only exit by themselves on a storage failure: with code 3 and a message saying what
+ * failed and what to do (the disk nemeses), never with another code or a stack trace. Exits by a
+ * signal are the nemeses' kills. `lines`: a node's output, with the harness's run/exit markers.
+ */
+export function checkNodeExits(nodes: ReadonlyArray<{ id: number; lines: readonly string[] }>): Verdict {
+  const errors: string[] = [];
+  let exits = 0;
+  let storageExits = 0;
+  for (const { id, lines } of nodes) {
+    let run: string[] = [];
+    for (const l of lines) {
+      if (/^===== node \d+ run #\d+/.test(l)) {
+        run = [];
+        continue;
+      }
+      const m = /^===== node \d+ pid \d+ exited: code (\d+) =====$/.exec(l);
+      if (m === null) {
+        run.push(l);
+        continue;
+      }
+      exits++;
+      const code = Number(m[1]);
+      const at = run.findIndex((x) => FATAL_LINE.test(x));
+      const stack = at < 0 ? [] : run.slice(at).filter((x) => STACK_FRAME.test(x));
+      if (code === 3 && at >= 0 && stack.length === 0) {
+        storageExits++;
+        continue;
+      }
+      const why = at >= 0 ? run[at]! : `no storage error message; last output: ${run.slice(-6).join(' | ')}`;
+      errors.push(`node ${id} exited with code ${code}: ${why}${stack.length > 0 ? `; with a stack trace: ${stack.slice(0, 4).join(' | ')}` : ''}`);
+    }
+  }
+  return { checker: 'node-exits', valid: errors.length === 0, errors, stats: { exits, storageExits } };
 }
 
 /** Each node's /jepsen subtree, read through a session on that node after sync, once all nodes report the same zxid. */
