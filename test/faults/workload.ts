@@ -20,7 +20,7 @@ interface NzkStat {
 interface NzkErr extends Error {
   code: number;
 }
-interface Raw {
+export interface Raw {
   connect(): void;
   close(): void;
   once(ev: string, fn: (...a: unknown[]) => void): void;
@@ -30,6 +30,10 @@ interface Raw {
   connectionManager: {
     zxid: Buffer;
     socket?: net.Socket;
+    state: number;
+    pendingBuffer: Buffer | null;
+    connectTimeoutHandler: NodeJS.Timeout | null;
+    onSocketConnected(): void;
     queue(req: unknown, cb: (e: NzkErr | null | undefined, r: { payload: { path: string } | null }) => void): void;
     setState(s: number): void;
   };
@@ -64,13 +68,51 @@ export class TimeoutError extends Error {
 
 const z = (b: Buffer | undefined): number => (b === undefined ? -1 : Number(b.readBigInt64BE(0)));
 
+/** ConnectionManager.STATES of node-zookeeper-client 1.1.3. */
+const CM_CONNECTED = 2;
+const CM_CLOSING = -1;
+const CM_CLOSED = -2;
+const CM_EXPIRED = -3;
+
+/**
+ * Work around two races in node-zookeeper-client 1.1.3's ConnectionManager (see README.md,
+ * "node-zookeeper-client"), so that a client-protocol violation means the server sent
+ * something wrong, not that the library raced itself:
+ *
+ * - connect() never looks at the state: a reconnect already scheduled when close() runs
+ *   (findNextServer's nextTick, or its spinDelay timer once every server was tried) opens
+ *   a socket afterwards and sends a ConnectRequest. The ConnectResponse then arrives in
+ *   state CLOSING, is parsed as a ReplyHeader (xid = protocolVersion 0, err = the low word
+ *   of the new session id), matches the closeSession that close() queued with xid 0 when
+ *   the client had never connected, and Exception.create throws 'Unknown code: <err>'
+ *   from the socket handler. Here a socket that connects after close() is destroyed
+ *   before it sends anything (no orphan session is made either).
+ * - pendingBuffer (a partial frame) outlives its socket: it is prepended to the next
+ *   socket's bytes. Here it is dropped when a new socket connects.
+ */
+export function harden(raw: Raw): Raw {
+  const cm = raw.connectionManager;
+  const onSocketConnected = cm.onSocketConnected;
+  // The library binds this when it creates each socket, so the instance property is used.
+  cm.onSocketConnected = function (this: Raw['connectionManager']): void {
+    this.pendingBuffer = null;
+    if (this.state === CM_CLOSING || this.state === CM_CLOSED) {
+      if (this.connectTimeoutHandler !== null) clearTimeout(this.connectTimeoutHandler);
+      this.socket?.destroy();
+      return;
+    }
+    onSocketConnected.call(this);
+  };
+  return raw;
+}
+
 /** One session. */
 export class FaultSession {
   expired = false;
   private constructor(readonly raw: Raw, readonly sid: string, readonly timeoutMs: number) {}
 
   static async open(connect: string, sessionTimeoutMs: number, deadlineMs: number): Promise<FaultSession> {
-    const raw = nzk.createClient(connect, { sessionTimeout: sessionTimeoutMs, spinDelay: 100, retries: 0 });
+    const raw = harden(nzk.createClient(connect, { sessionTimeout: sessionTimeoutMs, spinDelay: 100, retries: 0 }));
     let timer: NodeJS.Timeout | undefined;
     const ok = await new Promise<boolean>((resolve) => {
       raw.once('connected', () => resolve(true));
@@ -125,13 +167,25 @@ export class FaultSession {
     return this.call(ms, (res, rej) => this.raw.connectionManager.queue(req, (e) => (e ? rej(e) : res())));
   }
 
-  /** closeSession with a callback: resolves once the server acknowledged it. */
-  close(ms: number): Promise<void> {
+  /**
+   * closeSession with a callback: resolves once the server acknowledged it. Sent only while
+   * connected (waiting for that within `ms`): in state CLOSING the library takes any frame
+   * for a reply, so a handshake still in flight would have its ConnectResponse read as the
+   * closeSession's reply; and a closeSession queued while reconnecting is never sent.
+   */
+  async close(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    const cm = this.raw.connectionManager;
+    while (cm.state !== CM_CONNECTED) {
+      if (cm.state === CM_CLOSED || cm.state === CM_EXPIRED) throw Object.assign(new Error('the client is closed (its session expired, or it was closed)'), { code: 'NOT_CONNECTED' });
+      if (Date.now() >= deadline) throw new TimeoutError('op timeout');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const header = new jute.protocol['RequestHeader']!() as unknown as { type: number };
     header.type = jute.OP_CODES['CLOSE_SESSION']!;
     const req = new jute.Request(header, null);
-    this.raw.connectionManager.setState(-1 /* CLOSING */);
-    return this.call(ms, (res, rej) => this.raw.connectionManager.queue(req, (e) => (e ? rej(e) : res())));
+    cm.setState(CM_CLOSING);
+    return this.call(Math.max(1, deadline - Date.now()), (res, rej) => cm.queue(req, (e) => (e ? rej(e) : res())));
   }
 
   destroy(): void {
