@@ -439,7 +439,7 @@ export class WebConsole {
       authInfo = [{ scheme: 'digest', auth: m[2]! }];
     }
     const key = sessionKey(req);
-    const now = Date.now();
+    const now = performance.now(); // idle time is an interval: monotonic
     let s = this.#sessions.get(key);
     if (s !== undefined) {
       const zk = await s.zk.catch(() => null);
@@ -468,7 +468,7 @@ export class WebConsole {
   }
 
   #sweep(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const [key, s] of this.#sessions) {
       if (now - s.lastUsed > SESSION_IDLE_MS) {
         this.#sessions.delete(key);

@@ -194,10 +194,10 @@ function sleep(ms: number): Promise<void> {
 
 /** Poll until `pid` is gone; true if it went within `ms`. */
 async function waitGone(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   for (;;) {
     if (pidState(pid) === 'gone') return true;
-    if (Date.now() >= deadline) return false;
+    if (performance.now() >= deadline) return false;
     await sleep(POLL_MS);
   }
 }
@@ -337,7 +337,7 @@ export async function start(arg: string | undefined, opts: LifecycleOptions = {}
   }
 
   const timeoutS = seconds(env, 'ZOO_START_TIMEOUT', DEFAULT_START_TIMEOUT_S);
-  const t0 = Date.now();
+  const t0 = performance.now();
   const deadline = t0 + timeoutS * 1000;
   const reasonTail = (): string[] => [`The last lines of ${outFile}:`, ...tailOf(outFile, OUT_TAIL_LINES)];
   for (;;) {
@@ -349,7 +349,7 @@ export async function start(arg: string | undefined, opts: LifecycleOptions = {}
     }
     if (where === null) {
       // No client port to ask (see zk-server status): as zkServer.sh, alive a second later = started.
-      if (Date.now() - t0 >= 1000) {
+      if (performance.now() - t0 >= 1000) {
         io.out('STARTED\n');
         return 0;
       }
@@ -357,7 +357,7 @@ export async function start(arg: string | undefined, opts: LifecycleOptions = {}
       io.out('STARTED\n');
       return 0;
     }
-    if (Date.now() >= deadline) {
+    if (performance.now() >= deadline) {
       const why =
         where === null
           ? `zookeeper-ts (pid ${pid}) did not settle within ${timeoutS} s.`

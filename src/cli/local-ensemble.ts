@@ -660,14 +660,14 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
     if (stopping) {
       const left = running();
       // A signal sent to the process and to its group (timeout(1), some supervisors) arrives twice.
-      if (left.length === 0 || Date.now() - stoppingSince < REPEAT_SIGNAL_MS) return;
+      if (left.length === 0 || performance.now() - stoppingSince < REPEAT_SIGNAL_MS) return;
       say.out(`[ensemble] ${sig} again: killing node${left.length > 1 ? 's' : ''} ${left.map((n) => n.id).join(', ')} (SIGKILL)`);
       killed = true;
       killAll();
       return;
     }
     stopping = true;
-    stoppingSince = Date.now();
+    stoppingSince = performance.now();
     board.freeze();
     const left = running();
     say.out(`[ensemble] ${sig}: stopping ${left.length === 0 ? 'nothing, no node is running' : `node${left.length > 1 ? 's' : ''} ${left.map((n) => n.id).join(', ')} (SIGTERM, then waiting for them to exit)`}`);
@@ -690,7 +690,7 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
 
   // ---- the summary, once every running node serves; then the status table ----
   void (async () => {
-    let nextNote = Date.now() + WAITING_NOTE_MS;
+    let nextNote = performance.now() + WAITING_NOTE_MS;
     while (!stopping) {
       const live = running();
       if (live.length === 0) return;
@@ -703,8 +703,8 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
         printSummary(say, root, nodes, modes);
         break;
       }
-      if (Date.now() >= nextNote) {
-        nextNote = Date.now() + WAITING_NOTE_MS;
+      if (performance.now() >= nextNote) {
+        nextNote = performance.now() + WAITING_NOTE_MS;
         say.out(`[ensemble] still waiting for node${pending.length > 1 ? 's' : ''} ${pending.map((n) => n.id).join(', ')} to serve (${running().length} of ${nodes.length} running; a quorum is ${Math.floor(nodes.length / 2) + 1})`);
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
@@ -712,7 +712,7 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
     if (!board.live) say.out(`[ensemble] status table: printed again whenever a node's mode or zxid changes`);
     let last = '';
     while (!stopping) {
-      const began = Date.now();
+      const began = performance.now();
       const answers = await Promise.all(
         nodes.map((n) => (n.exit !== null ? Promise.resolve(null) : sendFourLetterWord(n.clientHost, n.clientPort, 'srvr', STATUS_EVERY_MS - 100))),
       );
@@ -729,7 +729,7 @@ export async function runLocalEnsemble(opts: LocalEnsembleOptions, io: Io = cons
           for (const l of renderStatusTable(rows)) say.out(l);
         }
       }
-      await new Promise((r) => setTimeout(r, Math.max(0, STATUS_EVERY_MS - (Date.now() - began))).unref());
+      await new Promise((r) => setTimeout(r, Math.max(0, STATUS_EVERY_MS - (performance.now() - began))).unref());
     }
   })();
 

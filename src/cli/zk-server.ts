@@ -94,7 +94,7 @@ async function startForeground(arg: string | undefined): Promise<void> {
   }
   let restored: RestoredState;
   let server: ZooKeeperServer | undefined;
-  const loadStartMs = Date.now();
+  const loadStartMs = performance.now();
   try {
     const opts = storageOptions(settings, log, true);
     restored = await restore({ ...opts, onSync: (sync) => {
@@ -111,7 +111,7 @@ async function startForeground(arg: string | undefined): Promise<void> {
     throw e;
   }
   server = new ZooKeeperServer(settings, log, restored);
-  server.metrics.summary('dbinittime').add(Date.now() - loadStartMs);
+  server.metrics.summary('dbinittime').add(Math.round(performance.now() - loadStartMs));
   server.metrics.summary('startup_txns_loaded').add(restored.replayedTxns);
   try {
     await server.start();

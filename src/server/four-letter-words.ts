@@ -199,7 +199,7 @@ export function serverStats(zk: ZooKeeperServer): ServerStatsData {
     outstandingRequests: zk.outstandingRequests,
     lastProcessedZxid: zk.db.lastProcessedZxid,
     serverState: zk.mode,
-    uptimeMs: Date.now() - zk.startedAtMs,
+    uptimeMs: zk.uptimeMs,
   };
 }
 
@@ -584,7 +584,7 @@ function gauges(zk: ZooKeeperServer, peer: PeerView | null): Array<[string, Gaug
     ['packets_sent', () => zk.stats.packetsSent],
     ['num_alive_connections', () => zk.clientConnections().length],
     ['outstanding_requests', () => zk.outstandingRequests],
-    ['uptime', () => Date.now() - zk.startedAtMs],
+    ['uptime', () => zk.uptimeMs],
     ['znode_count', () => zk.db.nodeCount],
     ['watch_count', () => zk.db.watchCount],
     ['ephemerals_count', () => zk.db.ephemeralCount],

@@ -84,7 +84,7 @@ export interface PeerViewSource {
   readonly cfg: Pick<ServerConfig, 'servers' | 'initLimitTicks' | 'syncLimitTicks' | 'peerType'> & { readonly configVersion?: number };
   state(): PeerState;
   core(): Leader | Learner | null;
-  /** When the current leadership was established (Date.now()), or null. */
+  /** When the current leadership was established (performance.now(): monotonic), or null. */
   leaderSinceMs(): number | null;
 }
 
@@ -145,7 +145,7 @@ export function quorumPeerView(source: PeerViewSource): PeerView {
     },
     get leaderUptimeMs() {
       const since = source.leaderSinceMs();
-      return leading() === null || since === null ? null : Date.now() - since;
+      return leading() === null || since === null ? null : Math.round(performance.now() - since);
     },
     get proposalStats() {
       return leading()?.proposalSizes ?? null;

@@ -283,7 +283,7 @@ export class QuorumPeer {
     while (!this.#stopped) {
       this.state = 'LOOKING';
       this.server.serving = false;
-      const started = Date.now();
+      const started = performance.now();
       this.elections++;
       this.server.metrics.counter('looking_count').add();
       let decision: Decision;
@@ -305,7 +305,7 @@ export class QuorumPeer {
       }
       if (this.server.readOnly) this.server.setRole(null);
       if (this.#stopped) return;
-      const took = Date.now() - started;
+      const took = Math.round(performance.now() - started);
       this.server.metrics.summary('election_time').add(took);
       try {
         if (decision.role === 'LEADING') {
@@ -489,7 +489,9 @@ export class QuorumPeer {
       return { handedTo: null, message: 'no voting follower is connected and in sync: there is nobody to hand over to; leadership kept' };
     }
     const limitMs = timeoutMs ?? this.#limits.syncLimit * this.#settings.tickTimeMs;
-    const started = Date.now();
+    // The drain deadline is an interval: on the monotonic clock, so that an NTP step neither
+    // aborts the handover at once (forward) nor lets it hold requests for ever (back).
+    const started = performance.now();
     this.#log.info('Leader', `Yielding leadership: holding new requests until the followers have acked and committed ${zxidToHex(core.lastProposedZxid)}`);
     this.server.holdRequests(true);
     for (;;) {
@@ -502,12 +504,12 @@ export class QuorumPeer {
       if (followers.length > 0 && behind.length === 0 && drained) {
         const best = followers.reduce((a, b) => (b.lastAckedZxid > a.lastAckedZxid || (b.lastAckedZxid === a.lastAckedZxid && b.sid > a.sid) ? b : a));
         this.#handover = { id: best.sid, zxid: this.#lastLogged, peerEpoch: this.#currentEpoch };
-        const message = `handing over to server ${best.sid} at ${zxidToHex(target)} after ${Date.now() - started} ms (followers ${followers.map((f) => f.sid).join(',')} in sync)`;
+        const message = `handing over to server ${best.sid} at ${zxidToHex(target)} after ${Math.round(performance.now() - started)} ms (followers ${followers.map((f) => f.sid).join(',')} in sync)`;
         this.#log.info('Leader', `Yielding leadership: ${message}`);
         this.#endRole?.(`yielding leadership to server ${best.sid}`);
         return { handedTo: best.sid, message };
       }
-      if (followers.length === 0 || Date.now() - started > limitMs) {
+      if (followers.length === 0 || performance.now() - started > limitMs) {
         this.server.holdRequests(false);
         const why =
           followers.length === 0
@@ -782,7 +784,7 @@ export class QuorumPeer {
       case 'established':
         this.#log.info('Leader', `Have quorum of supporters, sids: [ ${(core as Leader).syncedLearners.join(',')} ]; starting up and setting last processed zxid: ${zxidToHex(n.nextZxid - 1)}`);
         this.#election?.updateElectionVote(n.epoch);
-        this.#leaderSinceMs = Date.now();
+        this.#leaderSinceMs = performance.now();
         this.server.startServing('leader', n.nextZxid);
         return null;
       case 'serving': {

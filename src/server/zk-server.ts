@@ -227,7 +227,15 @@ export class ZooKeeperServer implements ClientHandler {
   /** Learner: connections whose reconnect waits for the leader's REVALIDATE answer. */
   readonly #revalidating = new Map<bigint, ServerCnxn>();
   readonly stats: ServerStats = { packetsReceived: 0, packetsSent: 0, watchEventsSent: 0, minLatencyMs: Number.MAX_SAFE_INTEGER, maxLatencyMs: 0, totalLatencyMs: 0, requestCount: 0 };
+  /** When this server object was made: wall-clock time, for display. */
   readonly startedAtMs = Date.now();
+  /** The same instant in monotonic ms (performance.now()): uptime is measured from it, never from the wall clock. */
+  readonly startedAtMonoMs = performance.now();
+
+  /** Milliseconds since this server was made, on the monotonic clock (a wall-clock step does not move it). */
+  get uptimeMs(): number {
+    return Math.round(performance.now() - this.startedAtMonoMs);
+  }
   readonly #cnxns = new Map<ClientConnection, ServerCnxn>();
   /** Prepped requests waiting for the final stage, in arrival order. */
   readonly #queue: QueueItem[] = [];

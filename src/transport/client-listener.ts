@@ -45,11 +45,15 @@ export class ClientConnection {
   readonly id = nextConnectionId++;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** When the connection was accepted: wall-clock time, for display only (cons). */
   readonly establishedAtMs = Date.now();
   packetsReceived = 0;
   packetsSent = 0;
-  /** When bytes last arrived (Date.now()). */
-  lastHeardMs = Date.now();
+  /**
+   * When bytes last arrived, in monotonic ms (performance.now()): an interval is measured
+   * from it, so a wall-clock step (NTP, a VM resumed) must not move it.
+   */
+  lastHeardMs = performance.now();
   /**
    * Whether a session is bound to this connection: the server sets it once the
    * ConnectResponse went out; until then the sessionless timeout applies.
@@ -100,7 +104,7 @@ export class ClientConnection {
 
   #onData(chunk: Buffer): void {
     if (this.#closed || this.#closing) return;
-    this.lastHeardMs = Date.now();
+    this.lastHeardMs = performance.now();
     if (!this.#sawFirstFrame) {
       // The first four bytes are either a frame length or a four-letter word; wait for all four.
       const head = this.#head === null ? chunk : Buffer.concat([this.#head, chunk]);
@@ -270,7 +274,7 @@ export class ClientListener {
     const timeoutMs = this.options.sessionlessTimeoutMs ?? 0;
     if (timeoutMs <= 0) return;
     this.#sweep = setInterval(() => {
-      const now = Date.now();
+      const now = performance.now();
       for (const c of this.#connections) {
         if (c.sessionBound || c.closed || now - c.lastHeardMs < timeoutMs) continue;
         this.handler.onLimit(
