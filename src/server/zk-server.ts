@@ -33,7 +33,7 @@ import { sessionIdToHex, zxidToHex } from '../util/zxid.js';
 import { SESSION_PASSWORD_BYTES } from '../util/limits.js';
 import type { Logger } from './log.js';
 import { diskAdvice, type RestoredState } from '../storage/file-txn-snap-log.js';
-import type { TxnLogWriter } from '../storage/txn-log.js';
+import { TxnLogWriteError, type TxnLogWriter } from '../storage/txn-log.js';
 import { SnapshotWriteError, writeSnapshot } from '../storage/snapshot.js';
 import { ZkDatabase } from './zk-database.js';
 import { fourLetterWordNames, lastOpName, runFourLetterWord } from './four-letter-words.js';
@@ -934,7 +934,7 @@ export class ZooKeeperServer implements ClientHandler {
       (e: Error) => {
         this.#snapshotting = false;
         // As Apache's snapshot thread: log it and go on (the temporary file is gone; no partial snapshot is left).
-        const advice = e instanceof SnapshotWriteError ? ` ${diskAdvice(e.code, 'dataDir', this.settings.dataDir).replace(/, then restart the server\.$/, '.')}` : '';
+        const advice = e instanceof SnapshotWriteError ? ` ${diskAdvice(e.code, 'dataDir', this.settings.dataDir, 'and snapshots succeed again')}` : '';
         this.log.error('SyncRequestProcessor', `Failed to take a snapshot: ${e.message}.${advice} The server goes on: the txn log still holds every txn; the next snapshot will be tried after ${this.#snapshotThreshold} txns.`);
       },
     );
@@ -961,7 +961,8 @@ export class ZooKeeperServer implements ClientHandler {
   #failUnlogged(e: Error): void {
     const message = e.message;
     if (this.#writeFailure !== message) {
-      this.log.error('SyncRequestProcessor', `Failed to write the txn log: ${message}. Writes fail until this is fixed; reads go on. Free disk space or fix the device; writes resume by themselves.`);
+      const advice = e instanceof TxnLogWriteError ? diskAdvice(e.code, 'dataLogDir', this.settings.dataLogDir, 'and writes resume by themselves') : 'Free disk space or fix the device; writes resume by themselves.';
+      this.log.error('SyncRequestProcessor', `Failed to write the txn log: ${message}. Writes fail until this is fixed; reads go on. ${advice}`);
       this.#writeFailure = message;
     }
     this.#txnLog!.discardPending();

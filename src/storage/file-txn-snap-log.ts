@@ -187,22 +187,25 @@ function sentence(text: string): string {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
-/** What to do about `code` on the filesystem of `role`=`dir`. */
-export function diskAdvice(code: string | undefined, role: 'dataDir' | 'dataLogDir', dir: string): string {
+/**
+ * What to do about `code` on the filesystem of `role`=`dir`; `then`: what follows the fix (an
+ * ensemble member that exited is restarted; a standalone server resumes writes by itself).
+ */
+export function diskAdvice(code: string | undefined, role: 'dataDir' | 'dataLogDir', dir: string, then = 'then restart the server'): string {
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
     case 'EFBIG':
-      return `The filesystem of ${role}=${dir} is full (${code}): free space on it (or move ${role} to a larger one), then restart the server.`;
+      return `The filesystem of ${role}=${dir} is full (${code}): free space on it (or move ${role} to a larger one), ${then}.`;
     case 'EIO':
-      return `The disk of ${role}=${dir} reported an I/O error (EIO): check the device (dmesg, SMART) and restart the server once it is sound; if the disk is failing, replace it and let the server resync from the ensemble.`;
+      return `The disk of ${role}=${dir} reported an I/O error (EIO): check the device (dmesg, SMART), ${then} once it is sound; if the disk is failing, replace it (an ensemble member resyncs from the leader).`;
     case 'EROFS':
-      return `The filesystem of ${role}=${dir} is read-only (EROFS), perhaps remounted after errors: check it (dmesg), remount it read-write and restart the server.`;
+      return `The filesystem of ${role}=${dir} is read-only (EROFS), perhaps remounted after errors: check it (dmesg), remount it read-write, ${then}.`;
     case 'EACCES':
     case 'EPERM':
-      return `${role}=${dir} cannot be written by this user (${code}): fix its owner or mode, then restart the server.`;
+      return `${role}=${dir} cannot be written by this user (${code}): fix its owner or mode, ${then}.`;
     default:
-      return `Fix the storage of ${role}=${dir}${code === undefined ? '' : ` (${code})`}, then restart the server.`;
+      return `Fix the storage of ${role}=${dir}${code === undefined ? '' : ` (${code})`}, ${then}.`;
   }
 }
 

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Entry, type Op } from './history.js';
+import { checkNodeExits } from './checkers/exits.js';
 import { checkLinearizable } from './checkers/linearizable.js';
 import { checkSequential } from './checkers/sequential.js';
 import { checkConvergence, checkEphemerals, checkNoLostWrites, checkSequentialNames, FINAL_P } from './checkers/state.js';
@@ -227,5 +228,25 @@ describe('convergence', () => {
     const v = checkConvergence([{ node: 1, zxid: '0x5', tree: t }, { node: 2, zxid: '0x5', tree: { '/a': '1' } }]);
     assert.equal(v.valid, false);
     assert.match(v.errors[0]!, /\/b/);
+  });
+});
+
+describe('node exits', () => {
+  const run = (n: number, ...body: string[]): string[] => [`===== node 1 run #${n}, pid ${100 + n} =====`, ...body];
+  it('passes kills and storage exits with a message, catches other exits and stack traces', () => {
+    const good = [
+      ...run(1, 'INFO started', '    at warn (file:///x.js:1:2)', '===== node 1 pid 101 exited: SIGKILL ====='),
+      ...run(2, 'ERROR [QuorumPeer] - Severe unrecoverable error, exiting: txn log /d/log.1: sync failed: EIO', '===== node 1 pid 102 exited: code 3 ====='),
+      ...run(3, 'ERROR [QuorumPeerMain] - Unable to load the database: snapshot /d/snapshot.0.tmp: write failed: ENOSPC', '===== node 1 pid 103 exited: code 3 ====='),
+    ];
+    const v = checkNodeExits([{ id: 1, lines: good }]);
+    assert.equal(v.valid, true, v.errors.join('\n'));
+    assert.deepEqual(v.stats, { exits: 2, storageExits: 2 });
+    const crash = run(1, 'ERROR Unexpected exception, exiting abnormally: TypeError: x', '===== node 1 pid 101 exited: code 1 =====');
+    assert.equal(checkNodeExits([{ id: 1, lines: crash }]).valid, false);
+    const stack = run(1, 'ERROR [QuorumPeerMain] - Unable to load the database: boom', '[stderr]     at restore (file:///dist/src/storage/x.js:10:5)', '===== node 1 pid 101 exited: code 3 =====');
+    const sv = checkNodeExits([{ id: 1, lines: stack }]);
+    assert.equal(sv.valid, false);
+    assert.match(sv.errors[0]!, /stack trace/);
   });
 });

@@ -71,7 +71,11 @@ export class TmpfsDisks {
   readonly #filled = new Set<string>();
   #watchdog: ChildProcess | null = null;
   readonly #onExit = (): void => this.close(true);
-  readonly #onSignal = (): void => this.close(true);
+  readonly #onSignal = (sig: NodeJS.Signals): void => {
+    this.close(true);
+    // Die of the signal as if not caught, unless someone else still handles it (and will).
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
 
   /** `root`: the ensemble's temp dir, removed by the watchdog (after unmounting) if the runner dies. */
   constructor(

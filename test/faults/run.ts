@@ -14,9 +14,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ensemble, IP_BASE, nodeHost } from '../integration/ensemble-helpers.js';
 import { checkLinearizable } from './checkers/linearizable.js';
+import { checkNodeExits } from './checkers/exits.js';
 import { checkSequential } from './checkers/sequential.js';
 import { checkConvergence, checkEphemerals, checkNoLostWrites, checkSequentialNames, FINAL_P, type NodeTree } from './checkers/state.js';
 import { HistoryRecorder, readHistory, type Entry, type Verdict } from './history.js';
+import { purge } from '../../src/storage/purge.js';
 import { ClockSkew, faketime } from './clock.js';
 import { ERRNO, FILLER, FIU_SYNC_POINTS, FIU_WRITE_POINTS, FiuControl, fiuAvailable, TmpfsDisks, tmpfsAvailable } from './disk.js';
 import { LinkProxy, nftAvailable, Partitioner, proxyHost } from './net.js';
@@ -224,7 +226,15 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
         if (why !== null && ens.ids.some((id) => ens.node(id).pid === pid)) o.log(`fiu disable in pid ${pid}: ${why}`);
       }
       fiuEnabled.clear();
-      disks?.unfillAll();
+      if (disks !== null) {
+        disks.unfillAll();
+        // An operator's purge (zkCleanup.sh, autopurge; the keeping of 3 snapshots): with a
+        // snapshot every 100-200 txns, snapshots alone would fill the 64 MiB dataDir in minutes.
+        for (const id of ens.ids) {
+          const n = ens.node(id);
+          await purge(n.dataDir, n.logDir, 3, { info: () => undefined, warn: () => undefined, error: (m) => o.log(`purge node ${id}: ${m}`) }).catch((e: unknown) => o.log(`purge node ${id}: ${String(e)}`));
+        }
+      }
       await restartDead();
       h.event(-1, 'heal');
     };
@@ -462,45 +472,6 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
 function keepForPostMortem(src: string): boolean {
   const base = path.basename(src);
   return base !== FILLER && !/^fiu-\d+\.(in|out)$/.test(base);
-}
-
-const STACK_FRAME = /^(\[stderr\] )?\s+at .+:\d+:\d+\)?$/;
-const FATAL_LINE = /Severe unrecoverable error|Unable to load the database/;
-
-/**
- * Nodes may only exit by themselves on a storage failure: with code 3 and a message saying what
- * failed and what to do (the disk nemeses), never with another code or a stack trace. Exits by a
- * signal are the nemeses' kills. `lines`: a node's output, with the harness's run/exit markers.
- */
-export function checkNodeExits(nodes: ReadonlyArray<{ id: number; lines: readonly string[] }>): Verdict {
-  const errors: string[] = [];
-  let exits = 0;
-  let storageExits = 0;
-  for (const { id, lines } of nodes) {
-    let run: string[] = [];
-    for (const l of lines) {
-      if (/^===== node \d+ run #\d+/.test(l)) {
-        run = [];
-        continue;
-      }
-      const m = /^===== node \d+ pid \d+ exited: code (\d+) =====$/.exec(l);
-      if (m === null) {
-        run.push(l);
-        continue;
-      }
-      exits++;
-      const code = Number(m[1]);
-      const at = run.findIndex((x) => FATAL_LINE.test(x));
-      const stack = at < 0 ? [] : run.slice(at).filter((x) => STACK_FRAME.test(x));
-      if (code === 3 && at >= 0 && stack.length === 0) {
-        storageExits++;
-        continue;
-      }
-      const why = at >= 0 ? run[at]! : `no storage error message; last output: ${run.slice(-6).join(' | ')}`;
-      errors.push(`node ${id} exited with code ${code}: ${why}${stack.length > 0 ? `; with a stack trace: ${stack.slice(0, 4).join(' | ')}` : ''}`);
-    }
-  }
-  return { checker: 'node-exits', valid: errors.length === 0, errors, stats: { exits, storageExits } };
 }
 
 /** Each node's /jepsen subtree, read through a session on that node after sync, once all nodes report the same zxid. */
