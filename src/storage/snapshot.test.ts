@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { JuteWriter } from '../jute/io.js';
 import { DataTree } from '../tree/data-tree.js';
 import { CONTAINER_EPHEMERAL_OWNER } from '../tree/ephemeral-type.js';
 import { seededRandom } from '../util/clock.js';
 import { adler32 } from './adler32.js';
+import { encodeSnapStream, snapshotStreamConsumer } from '../server/snap-stream.js';
 import { hex016, JavaDateFormat, snapDump } from './snap-dump.js';
 import {
   CorruptSnapshotError,
@@ -578,5 +580,121 @@ describe('snap-dump', () => {
     assert.equal(hex016(CONTAINER_EPHEMERAL_OWNER), '0x8000000000000000');
     assert.equal(hex016(-1n), '0xffffffffffffffff');
     assert.equal(new JavaDateFormat('UTC').format(-1000), 'Wed Dec 31 23:59:59 UTC 1969');
+  });
+});
+
+describe('the parser in small pieces (linear: pieces wait until the item they belong to can go on)', () => {
+  /**
+   * A multi-MB snapshot: every kind of node, 20k small nodes, a 1 MiB node and a 300 KB
+   * one (one item over many pieces), and an ACL list of 3000 entries (one list, read entry
+   * by entry).
+   */
+  function bigTree(): { tree: DataTree; sessions: Map<bigint, number>; bytes: Buffer } {
+    const tree = new DataTree(EXT);
+    const { feed, sessions } = buildEveryKindTree(tree);
+    const rnd = seededRandom(7);
+    feed.apply(create(tree, '/many', null, OPEN));
+    for (let i = 0; i < 20_000; i++) {
+      const data = Buffer.alloc(rnd.nextInt(64), i & 0xff);
+      feed.apply(create(tree, `/many/n${i.toString().padStart(5, '0')}`, data, OPEN));
+    }
+    feed.apply(create(tree, '/big', Buffer.alloc(1 << 20, 0x61), OPEN));
+    feed.apply(create(tree, '/many/big2', Buffer.alloc(300_000, 0x62), OPEN));
+    const longAcl = Array.from({ length: 3000 }, (_, i) => ({ perms: 31, id: { scheme: 'digest', id: `user${i}:${'x'.repeat(27)}=` } }));
+    feed.apply(create(tree, '/acl', Buffer.from('acl'), longAcl));
+    for (let i = 0; i < 50; i++) sessions.set(0x2000000000000000n + BigInt(i), 4000);
+    return { tree, sessions, bytes: serialize(tree, sessions) };
+  }
+  const STATE = { refs: true, counts: true } as const;
+  let big: { tree: DataTree; sessions: Map<bigint, number>; bytes: Buffer };
+  let whole: ReturnType<typeof treeState>;
+  before(() => {
+    big = bigTree();
+    assert.ok(big.bytes.length > 2_500_000, `a multi-MB snapshot (${big.bytes.length} bytes)`);
+    whole = treeState(parse(big.bytes).tree, STATE);
+    assert.deepStrictEqual(whole, treeState(big.tree, STATE));
+  });
+
+  it('parses a multi-MB snapshot pushed one byte at a time into the tree it parses from one buffer', () => {
+    const p = parse(big.bytes, 'snapshot.1', 1);
+    assert.deepStrictEqual(treeState(p.tree, STATE), whole);
+    assert.deepStrictEqual(p.sessions, big.sessions);
+    assert.deepStrictEqual([...p.sessions], [...parse(big.bytes).sessions]);
+    assert.equal(p.offset, big.bytes.length);
+  });
+
+  it('parses it in random small pieces (fast-check, fixed seed) into the same tree, sessions and checksum', () => {
+    const reference = parse(big.bytes);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 64 }), (sizes: number[]) => {
+        const p = new SnapshotParser('snapshot.1', { treeOptions: EXT });
+        for (let at = 0, i = 0; at < big.bytes.length; i++) {
+          const n = sizes[i % sizes.length]!;
+          p.push(big.bytes.subarray(at, at + n));
+          at += n;
+        }
+        p.finish();
+        assert.deepStrictEqual(treeState(p.tree, STATE), whole);
+        assert.deepStrictEqual([...p.sessions], [...reference.sessions]);
+        assert.equal(p.checksum, reference.checksum);
+      }),
+      { seed: 0x5eed, numRuns: 4 },
+    );
+  });
+
+  it("a leader's SNAP stream (body and signature) one byte at a time: the same tree, and what follows it", () => {
+    const next = Buffer.from('next packet');
+    const stream = Buffer.concat([encodeSnapStream(big.tree, big.sessions), next]);
+    const c = snapshotStreamConsumer(EXT);
+    let after: Buffer | null = null;
+    let i = 0;
+    for (; i < stream.length && after === null; i++) after = c.push(stream.subarray(i, i + 1));
+    assert.ok(after !== null, 'the stream ended');
+    assert.equal(Buffer.concat([after, stream.subarray(i)]).toString(), 'next packet');
+    assert.deepStrictEqual(treeState(c.result().tree, STATE), whole);
+  });
+
+  it('keeps its typed errors: a declared length over the limit fails as soon as its four bytes are in, whatever the pieces', () => {
+    const tree = new DataTree(EXT);
+    buildEveryKindTree(tree);
+    const bytes = serialize(tree, new Map());
+    // The node /app, data "hello2": its path length, or its data length.
+    const record = Buffer.concat([Buffer.from([0, 0, 0, 4]), Buffer.from('/app'), Buffer.from([0, 0, 0, 6]), Buffer.from('hello2')]);
+    const appAt = bytes.indexOf(record);
+    assert.ok(appAt > 0 && bytes.indexOf(record, appAt + 1) === -1);
+    for (const field of ['path', 'data']) {
+      const at = field === 'path' ? appAt : appAt + 8;
+      const bad = Buffer.from(bytes);
+      bad.writeInt32BE(0x7fff0000, at);
+      for (const piece of [1, 3, 1000]) {
+        const p = new SnapshotParser('snapshot.bad', { treeOptions: EXT });
+        let thrown: unknown = null;
+        let pushedTo = 0;
+        try {
+          for (let i = 0; i < bad.length; i += piece) {
+            pushedTo = Math.min(i + piece, bad.length);
+            p.push(bad.subarray(i, i + piece));
+          }
+          p.finish();
+        } catch (e) {
+          thrown = e;
+        }
+        const what = `${field}, pieces of ${piece}`;
+        assert.ok(thrown instanceof CorruptSnapshotError, `${what}: ${String(thrown)}`);
+        assert.equal(thrown.offset, at, `${what}: the offset of the length`);
+        assert.ok(thrown.message.includes(`${field} length 2147418112`), `${what}: ${thrown.message}`);
+        assert.ok(pushedTo < at + 4 + piece, `${what}: thrown by the push that completed the length (pushed to ${pushedTo})`);
+      }
+    }
+  });
+
+  it('reports a snapshot cut short inside a big node, pushed one byte at a time, as truncated at the end of the input', () => {
+    const end = big.bytes.indexOf(Buffer.alloc(4096, 0x61)) + 100_000; // inside /big's data
+    const p = new SnapshotParser('snapshot.cut', { treeOptions: EXT });
+    for (let i = 0; i < end; i++) p.push(big.bytes.subarray(i, i + 1));
+    assert.throws(
+      () => p.finish(),
+      (e: unknown) => e instanceof CorruptSnapshotError && e.kind === 'truncated' && e.offset === end && /inside a node .* that starts at byte \d+/.test(e.message),
+    );
   });
 });

@@ -993,10 +993,24 @@ export class SnapshotParser {
   readonly #acls: Array<[number, ACL[]]> = [];
   /** Where the nodes' data goes. */
   readonly #slabs = new DataSlabs();
-  /** The unconsumed bytes are #buf[#pos..]; #buf[0] is at file offset #base. */
+  /**
+   * The unconsumed bytes are #buf[#pos..] followed by the pieces in #pending; #buf[0] is at
+   * file offset #base. Pieces wait in #pending (not copied) while they cannot complete
+   * what the last parse attempt stopped in: #wanted bytes from #pos. So a piece is copied
+   * only when the item it belongs to can go on, a bounded number of times per item, and
+   * the parse is linear in the input whatever the piece sizes (one byte at a time too).
+   */
   #buf: Buffer = EMPTY;
   #pos = 0;
   #base = 0;
+  readonly #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** Bytes from #pos the next attempt needs at least (set when an attempt ran short). */
+  #wanted = 0;
+  /** Where in #buf the bytes ran short (set just before NEED_MORE is thrown). */
+  #shortAt = 0;
+  /** The ACL list being read: its reference, length and entries so far (null between lists). */
+  #aclList: { ref: number; count: number; list: ACL[] } | null = null;
   /** The Adler32 of the file's bytes before #buf[#ck]. */
   #adler = ADLER32_INITIAL;
   #ck = 0;
@@ -1028,17 +1042,33 @@ export class SnapshotParser {
       this.#trailing += bytes.length;
       return;
     }
+    if (this.#buf.length - this.#pos + this.#pendingBytes + bytes.length < this.#wanted) {
+      // Still short of what the item at #pos needs: keep the piece, parse nothing.
+      this.#pending.push(bytes);
+      this.#pendingBytes += bytes.length;
+      return;
+    }
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
+    this.#merge();
+    this.#run(false);
+  }
+
+  /** Make #buf[#pos..] hold every unconsumed byte (the pending pieces appended). */
+  #merge(): void {
+    if (this.#pending.length === 0) return;
     this.#checksumTo(this.#pos);
     if (this.#pos >= this.#buf.length) {
       this.#base += this.#buf.length;
-      this.#buf = bytes;
+      this.#buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     } else {
       this.#base += this.#pos;
-      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), bytes]);
+      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), ...this.#pending], this.#buf.length - this.#pos + this.#pendingBytes);
     }
+    this.#pending.length = 0;
+    this.#pendingBytes = 0;
     this.#pos = 0;
     this.#ck = 0;
-    this.#run(false);
   }
 
   /**
@@ -1055,6 +1085,7 @@ export class SnapshotParser {
 
   /** The input has ended: throws CorruptSnapshotError unless the snapshot was complete. */
   finish(): void {
+    this.#merge();
     this.#run(true);
     assert(this.#phase === Phase.Done, 'a finished parse must be done');
     const trailing = this.#trailing + this.#buf.length - this.#pos;
@@ -1076,6 +1107,7 @@ export class SnapshotParser {
   }
 
   #run(eof: boolean): void {
+    this.#wanted = 0;
     try {
       for (;;) {
         switch (this.#phase) {
@@ -1126,13 +1158,22 @@ export class SnapshotParser {
       }
     } catch (e) {
       if (e !== NEED_MORE) throw e;
-      if (!eof) return;
+      if (!eof) {
+        this.#wanted = this.#shortAt - this.#pos;
+        return;
+      }
       throw this.#corrupt('truncated', this.#buf.length, `the file ends inside ${PHASE_WHAT[this.#phase]} that starts at byte ${this.offset}`);
     }
   }
 
   #need(p: number, n: number): void {
-    if (p + n > this.#buf.length) throw NEED_MORE;
+    if (p + n > this.#buf.length) this.#short(p + n);
+  }
+
+  /** The bytes at hand end before #buf[at]: stop until they reach it. */
+  #short(at: number): never {
+    this.#shortAt = at;
+    throw NEED_MORE;
   }
 
   #int(p: number): number {
@@ -1183,26 +1224,30 @@ export class SnapshotParser {
     }
   }
 
+  /** ACL lists; resumable entry by entry (a list may be long and come in small pieces). */
   #parseAcls(): void {
     while (this.#remaining > 0) {
-      let p = this.#pos;
-      const ref = this.#long(p, 'ACL reference');
-      p += 8;
-      const count = this.#int(p);
-      // ReferenceCountedACLCache.deserialize: a null vector is an error, other negative counts are empty.
-      if (count === -1) throw this.#corrupt('format', p, `ACL list ${ref} is null ("Incorrent format of InputArchive when deserialize DataTree - missing acls")`);
-      if (count > MAX_VECTOR_LENGTH) throw this.#corrupt('format', p, `ACL list ${ref} length ${count}`);
-      p += 4;
-      const list: ACL[] = [];
-      for (let i = 0; i < count; i++) {
+      if (this.#aclList === null) {
+        const p = this.#pos;
+        const ref = this.#long(p, 'ACL reference');
+        const count = this.#int(p + 8);
+        // ReferenceCountedACLCache.deserialize: a null vector is an error, other negative counts are empty.
+        if (count === -1) throw this.#corrupt('format', p + 8, `ACL list ${ref} is null ("Incorrent format of InputArchive when deserialize DataTree - missing acls")`);
+        if (count > MAX_VECTOR_LENGTH) throw this.#corrupt('format', p + 8, `ACL list ${ref} length ${count}`);
+        this.#aclList = { ref, count, list: [] };
+        this.#pos = p + 12;
+      }
+      const a = this.#aclList;
+      while (a.list.length < a.count) {
+        const p = this.#pos;
         const perms = this.#int(p);
         const [scheme, schemeBytes] = this.#string(p + 4, 'ACL scheme');
         const [id, idBytes] = this.#string(p + 4 + schemeBytes, 'ACL id');
-        list.push({ perms, id: { scheme, id } });
-        p += 4 + schemeBytes + idBytes;
+        a.list.push({ perms, id: { scheme, id } });
+        this.#pos = p + 4 + schemeBytes + idBytes;
       }
-      this.#acls.push([ref, list]);
-      this.#pos = p;
+      this.#acls.push([a.ref, a.list]);
+      this.#aclList = null;
       this.#remaining--;
     }
   }
@@ -1215,23 +1260,25 @@ export class SnapshotParser {
     for (;;) {
       const start = this.#pos;
       let p = start;
-      if (p + 4 > end) throw NEED_MORE;
+      if (p + 4 > end) this.#short(p + 4);
       const pathLen = buf.readInt32BE(p);
       if (pathLen < 0 || pathLen > max) throw this.#corrupt('format', p, `path length ${pathLen}`);
       p += 4;
-      if (p + pathLen > end) throw NEED_MORE;
+      if (p + pathLen > end) this.#short(p + pathLen);
       if (pathLen === 1 && buf[p] === 0x2f) {
         this.#pos = p + 1;
         this.#endTree(start);
         return;
       }
-      const path = buf.toString('utf8', p, p + pathLen);
+      const pathAt = p;
       p += pathLen;
-      if (p + 4 > end) throw NEED_MORE;
+      if (p + 4 > end) this.#short(p + 4);
       const dataLen = buf.readInt32BE(p);
-      if (dataLen < -1 || dataLen > max) throw this.#corrupt('format', p, `data length ${dataLen} of ${path}`);
+      if (dataLen < -1 || dataLen > max) throw this.#corrupt('format', p, `data length ${dataLen} of ${buf.toString('utf8', pathAt, pathAt + pathLen)}`);
       p += 4;
-      if (p + Math.max(dataLen, 0) + 8 + STAT_PERSISTED_BYTES > end) throw NEED_MORE;
+      // Decode nothing until the whole node is here (an attempt costs O(1) while it is not).
+      if (p + Math.max(dataLen, 0) + 8 + STAT_PERSISTED_BYTES > end) this.#short(p + Math.max(dataLen, 0) + 8 + STAT_PERSISTED_BYTES);
+      const path = buf.toString('utf8', pathAt, pathAt + pathLen);
       const dataAt = p;
       if (dataLen > 0) p += dataLen;
       const acl = safeLong(buf, p);
