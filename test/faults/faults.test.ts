@@ -3,13 +3,15 @@
  * healing and checking), every checker must pass. A failing run keeps its results folder
  * (history, node logs, data dirs, verdicts) and prints where it is and how to replay.
  * Partitions need nftables (skipped, saying so, where the kernel refuses it); the disk run needs
- * root to mount tmpfs and the fiu-utils preload libraries (skipped, saying which is missing).
+ * root to mount tmpfs and the fiu-utils preload libraries (skipped, saying which is missing); the
+ * clock run needs libfaketime (apt-get install faketime; skipped, saying why, without it).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { faketime } from './clock.js';
 import { fiuAvailable, tmpfsAvailable } from './disk.js';
 import { nftAvailable } from './net.js';
 import { defaultOptions, describeSummary, runFaults, type Nemesis } from './run.js';
@@ -17,6 +19,8 @@ import { defaultOptions, describeSummary, runFaults, type Nemesis } from './run.
 const nft = nftAvailable();
 const tmpfs = tmpfsAvailable();
 const fiu = tmpfs === null ? fiuAvailable() : null;
+const ft = faketime();
+const clockSkip = ft.lib === null ? ft.why : false;
 const diskSkip = tmpfs !== null ? `cannot mount a tmpfs (needs root): ${tmpfs}` : fiu !== null ? `no libfiu preload: ${fiu}` : false;
 
 async function run(seed: number, timeS: number, nemeses: Nemesis[]): Promise<void> {
@@ -42,5 +46,8 @@ describe('fault runs (fixed seeds)', { concurrency: 1 }, () => {
   });
   it('a full disk (tmpfs) and disk errors (libfiu: EIO/ENOSPC from fsync and pwrite), seed 15', { timeout: 150_000, skip: diskSkip }, async () => {
     await run(15, 40, ['disk-full', 'disk-error']);
+  });
+  it('wall-clock jumps (libfaketime: seconds to a week, forward and back, on one or more nodes) and kill -9, seed 16', { timeout: 150_000, skip: clockSkip }, async () => {
+    await run(16, 40, ['clock', 'kill']);
   });
 });
