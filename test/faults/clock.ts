@@ -10,7 +10,7 @@
  * libuv and V8 threads too.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -69,6 +69,7 @@ function faketimeEnv(lib: string, rcFile: string): Record<string, string> {
 export class ClockSkew {
   readonly dir: string;
   readonly #offsets = new Map<number, number>();
+  readonly #since = Date.now() - 1000;
 
   constructor(readonly lib: string, ids: readonly number[]) {
     this.dir = mkdtempSync(path.join(tmpdir(), 'zk-faketime-'));
@@ -109,7 +110,36 @@ export class ClockSkew {
     return any;
   }
 
+  /** Call after the nodes are gone: removes the offset files and libfaketime's leftovers. */
   close(): void {
     rmSync(this.dir, { recursive: true, force: true });
+    reapShm(this.#since);
+  }
+}
+
+/**
+ * libfaketime makes /dev/shm/faketime_shm_<pid> (and sem.faketime_sem_<pid>) in every process and
+ * removes them only on a clean exit: a node killed with SIGKILL or SIGTERM leaves them. Remove those
+ * of processes that are gone, made since `sinceMs` (ours, as far as one can tell).
+ */
+export function reapShm(sinceMs: number): void {
+  let names: string[];
+  try {
+    names = readdirSync('/dev/shm');
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^(?:faketime_shm_|sem\.faketime_sem_)(\d+)$/.exec(name);
+    if (m === null) continue;
+    const file = path.join('/dev/shm', name);
+    try {
+      if (statSync(file).mtimeMs < sinceMs) continue;
+      process.kill(Number(m[1]), 0);
+      continue; // still running
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') continue;
+    }
+    rmSync(file, { force: true });
   }
 }
