@@ -36,7 +36,7 @@ import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, readEpochFile, writeEpochFile 
 import { fsyncWarning, listLogFiles, truncateLog, TxnLogWriter } from '../storage/txn-log.js';
 import { listSnapshotFiles, readSnapshot, writeSnapshot } from '../storage/snapshot.js';
 import { ElectionConnectionManager, type ElectionPeer } from '../transport/election-cnx.js';
-import { QuorumClient, QuorumListener } from '../transport/quorum-link.js';
+import { QUORUM_CLOSE_FLUSH_MS, QuorumClient, QuorumListener } from '../transport/quorum-link.js';
 import { ElectionRunner } from './election-runner.js';
 import { QuorumTls } from './quorum-tls.js';
 import { quorumPeerView } from './peer-view.js';
@@ -471,7 +471,13 @@ export class QuorumPeer {
       this.server.yieldLeadership = null;
       this.server.reconfigHook = null;
       this.#leaderListener = null;
-      await listener.stop();
+      // Stop serving at once (as Leader.shutdown shuts its ZooKeeperServer down first): until
+      // then this server would go on accepting and "renewing" sessions it can no longer keep,
+      // and its clients would wait here instead of moving to the new leader. Then close the
+      // learners' connections with a flush of at most a tick: an old leader cut off by a
+      // partition waited the full 5 s flush for peers that never read before it went LOOKING.
+      this.server.setRole(null);
+      await listener.stop(Math.min(this.#settings.tickTimeMs, QUORUM_CLOSE_FLUSH_MS));
     }
   }
 

@@ -125,11 +125,11 @@ class Link {
   }
 
   /** Flush what was queued, then end; the connection is dropped if that takes longer than QUORUM_CLOSE_FLUSH_MS. */
-  close(reason: string): void {
+  close(reason: string, flushMs = QUORUM_CLOSE_FLUSH_MS): void {
     if (this.closed) return;
     this.#closing = reason;
     this.#socket.end(); // uncorks: queued packets go first
-    this.#flushTimer = setTimeout(() => this.#socket.destroy(), QUORUM_CLOSE_FLUSH_MS);
+    this.#flushTimer = setTimeout(() => this.#socket.destroy(), flushMs);
     this.#flushTimer.unref();
   }
 
@@ -344,8 +344,12 @@ export class QuorumListener {
     this.#links.get(conn)?.close(reason);
   }
 
-  /** Stop accepting, close every connection (flushing), and resolve once all are closed. Idempotent. */
-  stop(): Promise<void> {
+  /**
+   * Stop accepting, close every connection (flushing for at most `flushMs`: a peer cut off by a
+   * partition never reads, and waiting the full flush time for it would keep a deposed leader
+   * from looking for the new one), and resolve once all are closed. Idempotent.
+   */
+  stop(flushMs = QUORUM_CLOSE_FLUSH_MS): Promise<void> {
     if (this.#stopped !== null) return this.#stopped;
     const server = this.#server;
     this.#stopped = new Promise<void>((resolve) => {
@@ -356,7 +360,7 @@ export class QuorumListener {
       // The callback runs once every connection has closed (and their onClose was called).
       server.close(() => resolve());
       for (const socket of this.#handshaking) socket.destroy();
-      for (const link of this.#links.values()) link.close('the quorum listener is stopping');
+      for (const link of this.#links.values()) link.close('the quorum listener is stopping', flushMs);
     });
     return this.#stopped;
   }
