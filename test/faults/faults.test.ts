@@ -23,10 +23,10 @@ const ft = faketime();
 const clockSkip = ft.lib === null ? ft.why : false;
 const diskSkip = tmpfs !== null ? `cannot mount a tmpfs (needs root): ${tmpfs}` : fiu !== null ? `no libfiu preload: ${fiu}` : false;
 
-async function run(seed: number, timeS: number, nemeses: Nemesis[]): Promise<void> {
+async function run(seed: number, timeS: number, nemeses: Nemesis[], nodes = 3): Promise<void> {
   const results = mkdtempSync(path.join(tmpdir(), `zk-faults-ci-seed${seed}-`));
   const lines: string[] = [];
-  const s = await runFaults(defaultOptions({ seed, timeS, nemeses, results, workers: 6, quietMs: [1000, 3000], faultMs: [1500, 6000], log: (l) => lines.push(l) }));
+  const s = await runFaults(defaultOptions({ seed, timeS, nemeses, nodes, results, workers: 6, quietMs: [1000, 3000], faultMs: [1500, 6000], log: (l) => lines.push(l) }));
   const text = describeSummary(s);
   if (s.valid === false) {
     process.stderr.write(`\n${lines.join('\n')}\n${text}\n(results kept in ${results})\n`);
@@ -49,5 +49,8 @@ describe('fault runs (fixed seeds)', { concurrency: 1 }, () => {
   });
   it('wall-clock jumps (libfaketime: seconds to a week, forward and back, on one or more nodes) and kill -9, seed 16', { timeout: 150_000, skip: clockSkip }, async () => {
     await run(16, 40, ['clock', 'kill']);
+  });
+  it('five nodes: kill -9, SIGSTOP, partitions cutting off one or two nodes, seed 17', { timeout: 150_000, skip: nft === null ? false : `nftables refused: ${nft}` }, async () => {
+    await run(17, 40, ['kill', 'pause', 'partition'], 5);
   });
 });
