@@ -432,13 +432,15 @@ export class ZooKeeperServer implements ClientHandler {
         this.#processPacket(cnxn, frame);
       }
     } catch (e) {
-      if (e instanceof DecodeError) {
-        this.log.warn('NIOServerCnxn', `Closing connection to ${conn.remoteAddress}:${conn.remotePort}: malformed packet (${e.message})`);
-        conn.close();
-        return;
-      }
-      throw e;
+      this.#closeMalformed(conn, e);
     }
+  }
+
+  /** A frame that does not decode closes its connection (NIOServerCnxn); anything else is a bug and is rethrown. */
+  #closeMalformed(conn: ClientConnection, e: unknown): void {
+    if (!(e instanceof DecodeError)) throw e;
+    this.log.warn('NIOServerCnxn', `Closing connection to ${conn.remoteAddress}:${conn.remotePort}: malformed packet (${e.message})`);
+    conn.close();
   }
 
   onFourLetterWord(conn: ClientConnection, word: string): void {
@@ -571,9 +573,7 @@ export class ZooKeeperServer implements ClientHandler {
       try {
         this.#processPacket(cnxn, frame);
       } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-        this.log.warn('NIOServerCnxn', `Closing connection to ${conn.remoteAddress}:${conn.remotePort}: malformed packet (${e.message})`);
-        conn.close();
+        this.#closeMalformed(conn, e);
       }
     }
     conn.setAwaitingSession(false);

@@ -20,9 +20,10 @@
  * the preload intercepts.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fillUp } from '../integration/storage-helpers.js';
 
 export const FILLER = 'zkfaults-filler';
 
@@ -38,28 +39,6 @@ export function tmpfsAvailable(): string | null {
   } finally {
     rmdirSync(dir);
   }
-}
-
-/** Write `file` until its filesystem says ENOSPC; returns the bytes written. */
-export function fillUp(file: string): number {
-  const fd = openSync(file, 'w');
-  let total = 0;
-  try {
-    for (const chunk of [1 << 20, 1 << 16, 1 << 12, 1 << 9]) {
-      const buf = Buffer.alloc(chunk, 0xaa);
-      for (;;) {
-        try {
-          total += writeSync(fd, buf);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw e;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return total;
 }
 
 function sh(s: string): string {

@@ -100,13 +100,9 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     const why = nftAvailable();
     if (why !== null) throw new Error(`nftables does not work here (${why}); run without the partition nemesis`);
   }
-  let clock: ClockSkew | null = null;
-  if (o.nemeses.includes('clock')) {
-    const ft = faketime();
-    if (ft.lib === null) throw new Error(`${ft.why}; run without the clock nemesis`);
-    clock = new ClockSkew(ft.lib, Array.from({ length: o.nodes }, (_, i) => i + 1));
-  }
-  const skew = clock;
+  const ft = o.nemeses.includes('clock') ? faketime() : null;
+  if (ft !== null && ft.lib === null) throw new Error(`${ft.why}; run without the clock nemesis`);
+  const clock = ft?.lib ? new ClockSkew(ft.lib, Array.from({ length: o.nodes }, (_, i) => i + 1)) : null;
   const useDiskFull = o.nemeses.includes('disk-full');
   const useDiskError = o.nemeses.includes('disk-error');
   if (useDiskFull) {
@@ -122,7 +118,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
   const diskCfg = useDiskFull || useDiskError ? ['snapCount=200', 'preAllocSize=256'] : [];
   let fiu: FiuControl | null = null;
   const launchEnv = (id: number): Record<string, string> => {
-    const a = skew?.env(id) ?? {};
+    const a = clock?.env(id) ?? {};
     const b = fiu?.env() ?? {};
     const pre = [a['LD_PRELOAD'], b['LD_PRELOAD']].filter((x) => x !== undefined && x !== '').join(' ');
     return { ...a, ...b, ...(pre === '' ? {} : { LD_PRELOAD: pre }) };
@@ -131,7 +127,7 @@ export async function runFaults(o: RunOptions): Promise<RunSummary> {
     nodes: o.nodes,
     keepLines: 5_000_000,
     extraCfg: ['4lw.commands.whitelist=*', ...diskCfg],
-    ...(skew !== null || useDiskError ? { launch: (id: number) => ({ env: launchEnv(id) }) } : {}),
+    ...(clock !== null || useDiskError ? { launch: (id: number) => ({ env: launchEnv(id) }) } : {}),
   });
   if (useDiskError) fiu = new FiuControl(path.join(ens.root, 'fiu'));
   const disks = useDiskFull ? new TmpfsDisks(ens.root, o.diskMb) : null;

@@ -15,37 +15,15 @@
  * The second test builds exactly that case.
  */
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { fourLetterWord } from './helpers.js';
-import { baseCfg, makeTempDir, mountTmpfs, parseLogRecords, removeDir, startOursOnFreePort, version2Files, writeCfg, Zk, type Mount, type Proc } from './storage-helpers.js';
+import { baseCfg, fillUp, makeTempDir, mountTmpfs, parseLogRecords, removeDir, startOursOnFreePort, version2Files, writeCfg, Zk, type Mount, type Proc } from './storage-helpers.js';
 
 const SYSTEMERROR = -1;
 const NONODE = -101;
 const ROOT = '/d';
-
-/** Write `file` until the filesystem says ENOSPC; returns the bytes written. */
-function fill(file: string): number {
-  const fd = openSync(file, 'w');
-  let total = 0;
-  try {
-    for (const chunk of [1 << 16, 1 << 12, 1 << 9]) {
-      const buf = Buffer.alloc(chunk, 0xaa);
-      for (;;) {
-        try {
-          total += writeSync(fd, buf);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw e;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return total;
-}
 
 /** Bytes left in the 4 KiB page that holds the end of the newest log's last record. */
 function roomInLastPage(dataDir: string): number {
@@ -121,7 +99,7 @@ class FullDiskFixture {
   }
 
   fillDisk(t: TestContext): void {
-    const filled = fill(this.filler);
+    const filled = fillUp(this.filler);
     t.diagnostic(`filler: ${filled} bytes; ${statfsSync(this.mnt).bavail} blocks left`);
   }
 

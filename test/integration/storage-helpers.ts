@@ -11,7 +11,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { OpCode } from '../../src/jute/constants.js';
@@ -175,6 +175,28 @@ export function mountTmpfs(dir: string, options: string): Mount {
       mounted.delete(dir);
     },
   };
+}
+
+/** Write `file` until its filesystem says ENOSPC (1 MiB writes, then smaller, down to 512 B); returns the bytes written. */
+export function fillUp(file: string): number {
+  const fd = openSync(file, 'w');
+  let total = 0;
+  try {
+    for (const chunk of [1 << 20, 1 << 16, 1 << 12, 1 << 9]) {
+      const buf = Buffer.alloc(chunk, 0xaa);
+      for (;;) {
+        try {
+          total += writeSync(fd, buf);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw e;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return total;
 }
 
 // ---- processes ----------------------------------------------------------------------------
